@@ -1,0 +1,93 @@
+"""Model directories: MindSpore checkpoints plus a JSON description.
+
+A model directory is written completely into a hidden sibling and then
+swapped in, so an interrupted save never leaves a half-written model and an
+older model survives until the new one is whole.
+"""
+import json
+import os
+import shutil
+import tempfile
+
+import mindspore as ms
+
+META_FILE = "meta.json"
+
+
+class CheckpointError(ValueError):
+    """A model directory is missing, incomplete or does not fit the model."""
+
+
+def atomic_write_text(path, text):
+    """Write `text` to `path` through a temporary file in the same folder."""
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def write_model_dir(directory, cells, meta, texts=None):
+    """Save `cells` (name -> Cell) as NAME.ckpt, `meta` as meta.json, `texts` as files."""
+    directory = os.path.abspath(directory)
+    parent, base = os.path.split(directory)
+    os.makedirs(parent, exist_ok=True)
+    staging = tempfile.mkdtemp(prefix=f".{base}.", suffix=".tmp", dir=parent)
+    try:
+        for name, cell in cells.items():
+            ms.save_checkpoint(cell, os.path.join(staging, f"{name}.ckpt"))
+        with open(os.path.join(staging, META_FILE), "w", encoding="utf-8") as handle:
+            json.dump(meta, handle, indent=2, sort_keys=True)
+        for name, text in (texts or {}).items():
+            with open(os.path.join(staging, name), "w", encoding="utf-8", newline="") as handle:
+                handle.write(text)
+        retired = None
+        if os.path.exists(directory):
+            retired = tempfile.mkdtemp(prefix=f".{base}.", suffix=".old", dir=parent)
+            os.replace(directory, os.path.join(retired, base))
+        os.replace(staging, directory)
+        if retired:
+            shutil.rmtree(retired)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def read_meta(directory):
+    path = os.path.join(directory, META_FILE)
+    if not os.path.isdir(directory):
+        raise CheckpointError(f"no model directory {directory}; train first or check the path")
+    if not os.path.isfile(path):
+        raise CheckpointError(f"{directory} has no {META_FILE}; it is not a saved model")
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
+    except json.JSONDecodeError as err:
+        raise CheckpointError(f"{path} is not valid JSON ({err})") from err
+
+
+def load_cell(cell, directory, name):
+    """Load NAME.ckpt from `directory` into `cell`; every parameter must match."""
+    path = os.path.join(directory, f"{name}.ckpt")
+    if not os.path.isfile(path):
+        raise CheckpointError(f"{directory} has no {name}.ckpt; the model directory is incomplete")
+    try:
+        saved = ms.load_checkpoint(path)
+    except (RuntimeError, ValueError) as err:
+        raise CheckpointError(f"{path} is not a readable MindSpore checkpoint") from err
+    for param in cell.get_parameters():
+        if param.name not in saved:
+            raise CheckpointError(f"{path} has no parameter {param.name}")
+        if tuple(saved[param.name].shape) != tuple(param.shape):
+            raise CheckpointError(f"{path} holds {param.name} with shape "
+                                  f"{tuple(saved[param.name].shape)}, the model expects "
+                                  f"{tuple(param.shape)}")
+    missing, unused = ms.load_param_into_net(cell, saved, strict_load=True)
+    if missing or unused:
+        raise CheckpointError(f"{path} does not fit the model: missing {missing}, unused {unused}")

@@ -1,0 +1,74 @@
+"""Detection metrics (DESIGN.md section 5), written out so tests can check them
+against scikit-learn.
+
+Scores are "higher = more anomalous"; labels are 1 for anomalies.  A score
+vector containing NaN (a diverged model) gets NaN metrics rather than an
+exception, so a bad epoch is simply never selected.
+"""
+import numpy as np
+from scipy.stats import rankdata
+
+THRESHOLD = 0.5
+
+
+def _checked(y, scores):
+    y = np.asarray(y).ravel().astype(int)
+    scores = np.asarray(scores, dtype=np.float64).ravel()
+    if y.shape != scores.shape:
+        raise ValueError(f"{len(y)} labels but {len(scores)} scores")
+    return y, scores
+
+
+def auc_score(y, scores):
+    """ROC AUC as the Mann-Whitney statistic, ties counted as one half."""
+    y, scores = _checked(y, scores)
+    positives, negatives = (y == 1).sum(), (y == 0).sum()
+    if positives == 0 or negatives == 0:
+        raise ValueError("AUC needs both anomalies and normal rows")
+    if np.isnan(scores).any():
+        return float("nan")
+    ranks = rankdata(scores)
+    return float((ranks[y == 1].sum() - positives * (positives + 1) / 2) / (positives * negatives))
+
+
+def gmean_score(y, scores, threshold=THRESHOLD):
+    """sqrt(TPR * TNR) with rows labelled anomalous where score >= threshold."""
+    y, scores = _checked(y, scores)
+    if np.isnan(scores).any():
+        return float("nan")
+    predicted = scores >= threshold
+    tpr = predicted[y == 1].mean()
+    tnr = (~predicted[y == 0]).mean()
+    return float(np.sqrt(tpr * tnr))
+
+
+def average_precision(y, scores):
+    """sum_n (R_n - R_{n-1}) P_n over the distinct score thresholds, high to low."""
+    y, scores = _checked(y, scores)
+    if np.isnan(scores).any():
+        return float("nan")
+    order = np.argsort(-scores, kind="stable")
+    y_sorted, s_sorted = y[order], scores[order]
+    # the last row of each group of tied scores closes a threshold
+    last_of_group = np.r_[s_sorted[1:] != s_sorted[:-1], True]
+    hits = np.cumsum(y_sorted)[last_of_group]
+    seen = np.arange(1, len(y) + 1)[last_of_group]
+    precision = hits / seen
+    recall_gain = np.diff(np.r_[0, hits]) / y.sum()
+    return float((precision * recall_gain).sum())
+
+
+def precision_at_n(y, scores, n=None):
+    """Share of anomalies among the n highest scores; n defaults to the number of anomalies."""
+    y, scores = _checked(y, scores)
+    if np.isnan(scores).any():
+        return float("nan")
+    n = int(y.sum()) if n is None else int(n)
+    top = np.argsort(-scores, kind="stable")[:n]
+    return float(y[top].mean())
+
+
+def evaluate(y, scores, threshold=THRESHOLD):
+    """All four metrics as a dict: auc, gmean, ap, precision_at_n."""
+    return {"auc": auc_score(y, scores), "gmean": gmean_score(y, scores, threshold),
+            "ap": average_precision(y, scores), "precision_at_n": precision_at_n(y, scores)}
