@@ -1,0 +1,211 @@
+"""Train EAL-GAN on one dataset and evaluate it, or evaluate saved weights.
+
+    python train_eval.py --data_name glass
+    python train_eval.py --data_name shuttle --max_epochs 50 --device_target CPU
+    python train_eval.py --data_name glass --resume True      # evaluate weights/glass
+
+Settings: configs/default.yaml, then configs/DATASET.yaml (or --config FILE),
+then command-line flags.  The model is selected on the validation part; the
+test part is scored once, for the selected model.  Outputs: weights/DATASET/,
+results/AUC_EAL_GAN.csv and results/Gmean_EAL_GAN.csv.
+"""
+import argparse
+import dataclasses
+import os
+import sys
+import time
+
+import yaml
+
+from dataloader import DataError, load_table, resolve_data_file
+from preprocess import PARTS, Standardizer, prepare, summary_line
+from models import EALGAN, EALGANConfig, runtime
+from models.checkpoint import CheckpointError, read_meta
+from models.metrics import evaluate
+from models.results import KEY_COLUMNS, ResultsError, dataset_row, upsert_rows
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DEFAULT_CONFIG = os.path.join(HERE, "configs", "default.yaml")
+RESULT_FILES = {"auc": "AUC_EAL_GAN.csv", "gmean": "Gmean_EAL_GAN.csv"}
+RESULT_COLUMN = "EAL-GAN"
+
+
+class ConfigError(ValueError):
+    """A setting is unknown or has an unusable value."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        raise ConfigError(message)
+
+
+def str2bool(value):
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "1", "yes", "y", "on"):
+        return True
+    if text in ("false", "0", "no", "n", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected True or False, got {value!r}")
+
+
+def optional_str(value):
+    return None if str(value).lower() in ("", "none", "null") else value
+
+
+def build_parser():
+    """Every flag defaults to None so that only what the user typed overrides the YAML."""
+    parser = _Parser(description=__doc__.split("\n")[0])
+    add = parser.add_argument
+    add("--config", help="YAML file of settings (default: configs/DATASET.yaml if present)")
+    for name in ("data_name", "data_path", "dis_activation_func", "init_type",
+                 "device_target", "weights_dir", "results_dir"):
+        add(f"--{name}")
+    add("--label_column", type=optional_str)
+    for name in ("max_epochs", "batch_size", "dim_z", "dis_layer", "gen_layer",
+                 "ensemble_num", "device_id", "seed", "resume_epoch", "threads"):
+        add(f"--{name}", type=int)
+    for name in ("lr_g", "lr_d", "active_rate"):
+        add(f"--{name}", type=float)
+    for name in ("SN_used", "resume", "print"):
+        add(f"--{name}", type=str2bool, nargs="?", const=True)
+    return parser
+
+
+def read_yaml(path):
+    if not os.path.isfile(path):
+        raise ConfigError(f"config file {path} not found")
+    try:
+        with open(path, encoding="utf-8") as handle:
+            values = yaml.safe_load(handle) or {}
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path} is not valid YAML ({err})") from err
+    if not isinstance(values, dict):
+        raise ConfigError(f"{path} must hold key: value settings")
+    return values
+
+
+def resolve_settings(argv=None):
+    """Defaults < dataset YAML (or --config) < command line, as a Namespace."""
+    parser = build_parser()
+    cli = {k: v for k, v in vars(parser.parse_args(argv)).items() if v is not None}
+    settings = read_yaml(DEFAULT_CONFIG)
+    known = set(settings) | {"config"}
+    data_name = cli.get("data_name", settings["data_name"])
+    override = cli.get("config") or os.path.join(HERE, "configs", f"{data_name}.yaml")
+    if cli.get("config") or os.path.isfile(override):
+        layer = read_yaml(override)
+        unknown = sorted(set(layer) - known)
+        if unknown:
+            raise ConfigError(f"{override}: unknown setting(s) {', '.join(unknown)}")
+        settings.update(layer)
+    settings.update(cli)
+    for flag in ("SN_used", "resume", "print"):
+        settings[flag] = str2bool(settings[flag])
+    return argparse.Namespace(**settings)
+
+
+def model_config(args):
+    fields = {f.name for f in dataclasses.fields(EALGANConfig)}
+    try:
+        return EALGANConfig(**{k: v for k, v in vars(args).items() if k in fields}).validate()
+    except (TypeError, ValueError) as err:
+        raise ConfigError(str(err)) from err
+
+
+def epoch_line(record, max_epochs):
+    line = (f"epoch {record['epoch']:4d}/{max_epochs}  loss_d {record['loss_d']:.4f}  "
+            f"loss_g {record['loss_g']:.4f}  train auc {record['train_auc']:.4f} "
+            f"gmean {record['train_gmean']:.4f}")
+    if "val_auc" in record:
+        line += f"  val auc {record['val_auc']:.4f} gmean {record['val_gmean']:.4f}"
+    return line + f"  {record['seconds']:.2f}s" + ("  *" if record["improved"] else "")
+
+
+def train(args, data):
+    config = model_config(args)
+    model = EALGAN(config)
+    print(f"training: {config}")
+    on_epoch = (lambda r: print(epoch_line(r, config.max_epochs), flush=True)) \
+        if args.print else None
+    started = time.perf_counter()
+    model.fit(data.X["train"], data.y["train"], data.X["val"], data.y["val"], on_epoch)
+    seconds = time.perf_counter() - started
+    print(f"member learning rates: {', '.join(f'{lr:.5f}' for lr in model.member_lr_)}")
+    print(f"selected epoch {model.selected_epoch_} (validation AUC x Gmean); "
+          f"training took {seconds:.1f}s")
+    return model, seconds
+
+
+def load_trained(args, table, weights):
+    """The saved model and its data, split and scaled exactly as in training."""
+    meta = read_meta(weights)
+    if meta.get("n_features") != table.X.shape[1]:
+        raise CheckpointError(f"{weights} was trained on {meta.get('n_features')} features "
+                              f"but {table.path} has {table.X.shape[1]}")
+    if args.resume_epoch >= 0 and args.resume_epoch != meta.get("selected_epoch"):
+        raise CheckpointError(f"{weights} holds epoch {meta.get('selected_epoch')} only (the "
+                              f"one selected on validation), not --resume_epoch "
+                              f"{args.resume_epoch}")
+    seed = meta.get("seed", args.seed)
+    if seed != args.seed:
+        print(f"note: {weights} was trained with seed {seed}; evaluating on that seed's split")
+    data = prepare(table, seed, Standardizer.from_dict(meta["scaler"]))
+    return EALGAN.load(weights), data, meta
+
+
+def evaluate_parts(model, data):
+    """Flat metrics: train_auc, ..., test_precision_at_n."""
+    return {f"{part}_{name}": value for part in PARTS
+            for name, value in evaluate(data.y[part], model.decision_function(data.X[part])).items()}
+
+
+def write_results(args, table, metrics):
+    base = dataset_row(table.name, len(table.y), table.X.shape[1], table.outlier_percent)
+    columns = KEY_COLUMNS + [RESULT_COLUMN]
+    upsert_rows([(os.path.join(args.results_dir, filename),
+                  {**base, RESULT_COLUMN: f"{metrics[f'test_{metric}']:.4f}"}, columns)
+                 for metric, filename in RESULT_FILES.items()])
+
+
+def run(args):
+    runtime.configure(args.device_target, args.device_id, args.threads)
+    table = load_table(resolve_data_file(args.data_path, args.data_name), args.label_column)
+    weights = os.path.join(args.weights_dir, table.name)
+    if args.resume:
+        model, data, meta = load_trained(args, table, weights)
+        print(summary_line(table, data))
+        print(f"evaluating {weights} (epoch {meta.get('selected_epoch')}, seed {meta.get('seed')})")
+        metrics = evaluate_parts(model, data)
+    else:
+        data = prepare(table, args.seed)
+        print(summary_line(table, data))
+        model, seconds = train(args, data)
+        metrics = evaluate_parts(model, data)
+        model.save(weights, {"data": table.name, "data_file": os.path.abspath(table.path),
+                             "seed": args.seed, "split": data.sizes,
+                             "scaler": data.scaler.to_dict(),
+                             "feature_names": table.feature_names,
+                             "train_seconds": round(seconds, 3), **metrics})
+        print(f"weights -> {weights}")
+    write_results(args, table, metrics)
+    print("  ".join(f"{part}: auc {metrics[f'{part}_auc']:.4f} gmean {metrics[f'{part}_gmean']:.4f}"
+                    for part in PARTS))
+    print(f"test: ap {metrics['test_ap']:.4f} precision@n {metrics['test_precision_at_n']:.4f}"
+          f"  labels queried {model.labels_queried_}/{data.sizes['train']}")
+    print(f"results -> {os.path.join(args.results_dir, RESULT_FILES['auc'])}, "
+          f"{os.path.join(args.results_dir, RESULT_FILES['gmean'])}")
+
+
+def main(argv=None):
+    try:
+        run(resolve_settings(argv))
+    except (ConfigError, DataError, CheckpointError, ResultsError, runtime.DeviceError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
