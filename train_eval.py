@@ -157,8 +157,11 @@ def load_trained(args, table, weights):
 
 def evaluate_parts(model, data):
     """Flat metrics: train_auc, ..., test_precision_at_n."""
-    return {f"{part}_{name}": value for part in PARTS
-            for name, value in evaluate(data.y[part], model.decision_function(data.X[part])).items()}
+    metrics = {}
+    for part in PARTS:
+        scores = model.decision_function(data.X[part])
+        metrics.update({f"{part}_{name}": v for name, v in evaluate(data.y[part], scores).items()})
+    return metrics
 
 
 def write_results(args, table, metrics):

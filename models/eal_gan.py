@@ -76,7 +76,7 @@ class EALGAN(Detector):
 
     def _build(self, n_features):
         cfg = self.config
-        rngs = seeded_generators(cfg.seed, ("init", "member_lr", "train"))
+        rngs = seeded_generators(cfg.seed, ("init", "member_lr", "shuffle", "noise"))
         self.n_features_ = int(n_features)
         self.generator = Generator(rngs["init"], n_features, cfg.dim_z, cfg.gen_layer,
                                    cfg.init_type, cfg.SN_used)
@@ -86,7 +86,7 @@ class EALGAN(Detector):
         # Each member keeps one learning rate drawn from U[lr_d, 5 lr_d], as in the paper.
         self.member_lr_ = rngs["member_lr"].uniform(cfg.lr_d, 5 * cfg.lr_d, cfg.ensemble_num)
         self._scorer = EALGANNetworks(self.generator, self.discriminators)
-        return rngs["train"]
+        return rngs
 
     def fit(self, X, y, X_val=None, y_val=None, on_epoch=None):
         """Train on (X, y); select the epoch by validation AUC x Gmean when given."""
@@ -95,9 +95,8 @@ class EALGAN(Detector):
         if X_val is not None:
             X_val = check_features(X_val, X.shape[1], "X_val")
             y_val = check_labels(y_val, len(X_val), "y_val")
-        train_rng = self._build(X.shape[1])
-        loop = EpochLoop(self.generator, self.discriminators, self.member_lr_, self.config,
-                         train_rng)
+        rngs = self._build(X.shape[1])
+        loop = EpochLoop(self.generator, self.discriminators, self.member_lr_, self.config, rngs)
         self.history_ = loop.run(X, y, X_val, y_val, self.decision_function, on_epoch)
         improved = [r["epoch"] for r in self.history_ if r["improved"]]
         self.selected_epoch_ = improved[-1] if improved else self.history_[-1]["epoch"]

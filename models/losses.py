@@ -33,19 +33,20 @@ def focal_weights(pt, gamma=GAMMA, prior_sum=0.0, prior_count=0):
     return ops.stop_gradient((1.0 - running_mean) ** gamma)
 
 
-def focal_term(logits, signs, mask, gamma=GAMMA, prior_sum=0.0, prior_count=0):
-    """Per-member masked mean of w * softplus(signs * logits), and pt.
+def focal_sum(logits, signs, row_weights, gamma=GAMMA, prior_sum=0.0, prior_count=0):
+    """Per member, sum over rows of row_weight * w * softplus(signs * logits); and pt.
 
-    signs is -1 where the target is "true" (real sample, or anomaly for the
-    auxiliary head) and +1 where it is "false"; mask (batch,) selects the rows
-    that count.  Returns (loss (members,), pt (members, batch)).
+    signs is -1 where the target is "true" (a real row for the adversarial
+    head, an anomaly for the auxiliary head) and +1 where it is "false".
+    row_weights turn the sum into the means of the paper: 1/k on the k
+    queried real rows, 1/B on the B generated rows, 0 elsewhere.
+    Returns (loss (members,), pt (members, rows)).
     """
     nll = softplus(signs * logits)
     pt = ops.exp(-nll)
     weights = focal_weights(pt, gamma, prior_sum, prior_count)
-    # masked sum as a matmul: a CPU reduction over the batch axis is slower
-    masked_sum = ops.matmul(weights * nll, mask.reshape(-1, 1)).squeeze(-1)
-    return masked_sum / mask.sum(), pt
+    # the weighted row sum as a matmul: a CPU reduction over rows is slower
+    return ops.matmul(weights * nll, row_weights.reshape(-1, 1)).squeeze(-1), pt
 
 
 def class_signs(y):
@@ -53,32 +54,35 @@ def class_signs(y):
     return 1.0 - 2.0 * y.astype(mstype.float32)
 
 
-def discriminator_losses(real_logits, y_real, mask, fake_logits, y_fake, gamma=GAMMA,
-                         prior_sums=(0.0, 0.0, 0.0, 0.0), prior_count=0):
-    """L_real_i + L_fake_i for every member, shape (members,), and the four pt's.
+def row_weights(mask, generated_rows):
+    """mask / k for the real rows, then 1/B for each of the B generated rows."""
+    fake = ops.full((generated_rows,), 1.0 / generated_rows, dtype=mstype.float32)
+    return ops.concat((mask / mask.sum(), fake))
 
-    real_logits / fake_logits are (adversarial, anomaly) pairs of
-    (members, batch) logits; mask selects the queried real rows.  The pt's
-    (adversarial real, anomaly real, adversarial fake, anomaly fake) and the
+
+def discriminator_losses(logits, y, is_real, weights, gamma=GAMMA, prior_sums=(0.0, 0.0),
+                         prior_count=0):
+    """L_real_i + L_fake_i of every member, (members,), and the two pt's.
+
+    One forward pass covers real rows and generated rows: logits is the pair
+    (adversarial, anomaly), each (members, rows); y holds each row's class
+    (its label, or y~ for generated rows), is_real is 1 on real rows and
+    `weights` comes from `row_weights`.  Because every term is a per-row
+    mean, the weighted sums equal the paper's four means.  The pt's and
     priors serve the member-by-member path (see focal_weights).
     """
-    ones = ops.ones_like(y_fake).astype(mstype.float32)
-    terms = ((real_logits[0], -1.0, mask),
-             (real_logits[1], class_signs(y_real), mask),
-             (fake_logits[0], 1.0, ones),
-             (fake_logits[1], class_signs(y_fake), ones))
-    total = 0.0
-    pts = ()
-    for (logits, signs, rows), prior_sum in zip(terms, prior_sums):
-        loss, pt = focal_term(logits, signs, rows, gamma, prior_sum, prior_count)
-        total = total + loss
-        pts = pts + (pt,)
-    return total, pts
+    adversarial_signs = 1.0 - 2.0 * is_real
+    adversarial, adversarial_pt = focal_sum(logits[0], adversarial_signs, weights, gamma,
+                                            prior_sums[0], prior_count)
+    anomaly, anomaly_pt = focal_sum(logits[1], class_signs(y), weights, gamma, prior_sums[1],
+                                    prior_count)
+    return adversarial + anomaly, (adversarial_pt, anomaly_pt)
 
 
-def generator_loss(fake_logits, y_fake, gamma=GAMMA):
-    """L_G: the generated rows should pass as real and as class y~, summed over members."""
-    ones = ops.ones_like(y_fake).astype(mstype.float32)
-    adv, cls = fake_logits
-    terms = focal_term(adv, -1.0, ones, gamma)[0] + focal_term(cls, class_signs(y_fake), ones, gamma)[0]
-    return terms.sum()
+def generator_loss(logits, y_fake, gamma=GAMMA):
+    """L_G: generated rows should pass as real and as class y~, summed over members."""
+    rows = y_fake.shape[0]
+    weights = ops.full((rows,), 1.0 / rows, dtype=mstype.float32)
+    adversarial = focal_sum(logits[0], -1.0, weights, gamma)[0]
+    anomaly = focal_sum(logits[1], class_signs(y_fake), weights, gamma)[0]
+    return (adversarial + anomaly).sum()

@@ -58,11 +58,17 @@ class _AffineOp(nn.Cell):
         self.matmul_ta = ops.BatchMatMul(transpose_a=True)
 
     def construct(self, x, w, b):
+        if x.ndim == 2 and w.shape[0] == 1:  # one member: a plain matmul, no broadcast copy
+            return (ops.matmul(x, w.reshape(w.shape[1:])) + b.reshape(b.shape[1:])).expand_dims(0)
         return ops.matmul(x, w) + b
 
     def bprop(self, x, w, b, out, dout):
-        dx = ops.matmul(dout, w.swapaxes(1, 2))
         ones = ops.ones((1, dout.shape[1]), dout.dtype)
+        if x.ndim == 2 and w.shape[0] == 1:
+            grad, weight = dout.reshape(dout.shape[1:]), w.reshape(w.shape[1:])
+            return (ops.matmul(grad, weight.T), ops.matmul(x.T, grad).expand_dims(0),
+                    ops.matmul(ones, grad).expand_dims(0))
+        dx = ops.matmul(dout, w.swapaxes(1, 2))
         if x.ndim == 2:  # one input shared by every member
             return dx.sum(0), ops.matmul(x.T, dout), ops.matmul(ones, dout)
         return dx, self.matmul_ta(x, dout), ops.matmul(ones, dout)
@@ -148,7 +154,7 @@ class Generator(_SpectralState):
             h = layer(h)
             if i < last:
                 h = self.relu(h)
-        return h[0]
+        return h.reshape(h.shape[1:])
 
 
 class DiscriminatorEnsemble(_SpectralState):

@@ -11,13 +11,15 @@ a per-member learning rate.  Both steps compile once: batches always have
 `batch_size` rows, the short last batch is padded and masked.
 """
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import mindspore as ms
 from mindspore import nn, ops, Tensor
+from mindspore import dtype as mstype
 
 from .active import query_size, select_first, select_uncertain
-from .losses import GAMMA, discriminator_losses, generator_loss
+from .losses import GAMMA, discriminator_losses, generator_loss, row_weights
 from .metrics import auc_score, gmean_score
 from .optim import StackedAdam
 
@@ -25,24 +27,31 @@ from .optim import StackedAdam
 class DiscriminatorStep(nn.Cell):
     """One update of every discriminator on a real batch and a generated batch."""
 
-    def __init__(self, generator, discriminators, member_lr, gamma=GAMMA):
+    def __init__(self, generator, discriminators, member_lr, query_all=False, gamma=GAMMA):
         super().__init__(auto_prefix=False)
         self.generator = generator
         self.discriminators = discriminators
+        # With active_rate = 1 every valid row is queried: skip the ranking.
+        self.query_all = query_all
         self.gamma = gamma
-        self.optimizer = StackedAdam(discriminators.trainable_params(),
-                                     np.reshape(member_lr, (-1, 1, 1)), name="optimizer_d")
+        self.optimizer = StackedAdam(discriminators.trainable_params(), member_lr,
+                                     name="optimizer_d")
         self.grad_fn = ms.value_and_grad(self.losses, None, self.optimizer.params, has_aux=True)
 
     def losses(self, x, y, valid, k, explore, x_fake, y_fake):
         rows = x.shape[0]
-        adversarial, anomaly = self.discriminators(ops.concat((x, x_fake)), ops.concat((y, y_fake)))
-        real = (adversarial[:, :rows], anomaly[:, :rows])
-        fake = (adversarial[:, rows:], anomaly[:, rows:])
-        scores = ops.sigmoid(real[1]).mean(0)
-        mask = ops.stop_gradient(explore * select_uncertain(scores, valid, k)
-                                 + (1.0 - explore) * select_first(valid, k))
-        per_member, _ = discriminator_losses(real, y, mask, fake, y_fake, self.gamma)
+        labels = ops.concat((y, y_fake))
+        adversarial, anomaly = self.discriminators(ops.concat((x, x_fake)), labels)
+        if self.query_all:
+            mask = valid
+        else:
+            scores = ops.sigmoid(anomaly).mean(0)[:rows]
+            mask = ops.stop_gradient(explore * select_uncertain(scores, valid, k)
+                                     + (1.0 - explore) * select_first(valid, k))
+        is_real = ops.concat((ops.ones((rows,), mstype.float32),
+                              ops.zeros((x_fake.shape[0],), mstype.float32)))
+        per_member = discriminator_losses((adversarial, anomaly), labels, is_real,
+                                          row_weights(mask, x_fake.shape[0]), self.gamma)[0]
         return per_member.sum(), per_member, mask
 
     def construct(self, x, y, valid, k, explore, z, y_fake):
@@ -83,6 +92,34 @@ def restore(cells, values):
             p.set_data(Tensor(values[p.name]))
 
 
+class NoiseStream:
+    """Generator inputs (z ~ N(0, I), y~ ~ U{0, 1}) drawn one step ahead.
+
+    Drawing B x dim_z normals on the host costs about a tenth of a step; a
+    worker thread draws the next pair while the current compiled step runs
+    (graph execution releases the GIL).  The draws come from their own
+    generator in a fixed order, so results do not depend on timing.
+    """
+
+    def __init__(self, rng, rows, dim_z):
+        self.rng, self.shape = rng, (rows, dim_z)
+        self._worker = ThreadPoolExecutor(max_workers=1)
+        self._pending = self._worker.submit(self._draw)
+
+    def _draw(self):
+        z = self.rng.standard_normal(self.shape, dtype=np.float32)
+        labels = self.rng.integers(0, 2, self.shape[0]).astype(np.int32)
+        return Tensor(z), Tensor(labels)
+
+    def next(self):
+        drawn = self._pending.result()
+        self._pending = self._worker.submit(self._draw)
+        return drawn
+
+    def close(self):
+        self._worker.shutdown()
+
+
 class EpochLoop:
     """Runs epochs of D and G steps and keeps the best epoch on validation.
 
@@ -93,21 +130,17 @@ class EpochLoop:
     validation data the last epoch is kept.
     """
 
-    def __init__(self, generator, discriminators, member_lr, config, rng):
+    def __init__(self, generator, discriminators, member_lr, config, rngs):
         self.cells = (generator, discriminators)
-        self.d_step = DiscriminatorStep(generator, discriminators, member_lr)
+        self.d_step = DiscriminatorStep(generator, discriminators, member_lr,
+                                        query_all=config.active_rate >= 1)
         self.g_step = GeneratorStep(generator, discriminators, config.lr_g)
         self.config = config
-        self.rng = rng
+        self.shuffle_rng, self.noise_rng = rngs["shuffle"], rngs["noise"]
         self.iterations = 0
 
-    def _noise(self, rows):
-        z = self.rng.standard_normal((rows, self.config.dim_z), dtype=np.float32)
-        labels = self.rng.integers(0, 2, rows).astype(np.int32)
-        return Tensor(z), Tensor(labels)
-
-    def _epoch(self, X, y, batch, queried):
-        order = self.rng.permutation(len(X))
+    def _epoch(self, X, y, batch, queried, noise):
+        order = self.shuffle_rng.permutation(len(X))
         d_losses, g_losses = [], []
         for start in range(0, len(X), batch):
             rows = order[start:start + batch]
@@ -117,12 +150,23 @@ class EpochLoop:
             self.iterations += 1
             explore = np.float32(self.iterations > 1)
             per_member, mask = self.d_step(Tensor(X[padded]), Tensor(y[padded]), Tensor(valid),
-                                           Tensor(np.int32(k)), Tensor(explore),
-                                           *self._noise(batch))
-            g_losses.append(float(self.g_step(*self._noise(batch)).asnumpy()))
+                                           Tensor(np.int32(k)), Tensor(explore), *noise.next())
+            g_losses.append(float(self.g_step(*noise.next()).asnumpy()))
             d_losses.append(float(per_member.asnumpy().mean()))
             queried[rows[mask.asnumpy()[:len(rows)] > 0]] = True
         return float(np.mean(d_losses)), float(np.mean(g_losses))
+
+    def _evaluate(self, X, y, X_val, y_val, score):
+        """Train and validation metrics, and the selection measure."""
+        train_scores = score(X)
+        record = {"train_auc": auc_score(y, train_scores),
+                  "train_gmean": gmean_score(y, train_scores)}
+        if X_val is None:
+            return record, (float(self.iterations), 0.0)
+        val_scores = score(X_val)
+        record["val_auc"] = auc_score(y_val, val_scores)
+        record["val_gmean"] = gmean_score(y_val, val_scores)
+        return record, (record["val_auc"] * record["val_gmean"], record["val_auc"])
 
     def run(self, X, y, X_val, y_val, score, on_epoch=None):
         """Train; leave the selected epoch's parameters in place; return the history."""
@@ -131,28 +175,22 @@ class EpochLoop:
         batch = min(self.config.batch_size, len(X))
         queried = np.zeros(len(X), dtype=bool)
         history, best, best_state = [], (-np.inf, -np.inf), None
-        for epoch in range(1, self.config.max_epochs + 1):
-            started = time.perf_counter()
-            d_loss, g_loss = self._epoch(X, y, batch, queried)
-            train_scores = score(X)
-            record = {"epoch": epoch, "loss_d": d_loss, "loss_g": g_loss,
-                      "train_auc": auc_score(y, train_scores),
-                      "train_gmean": gmean_score(y, train_scores),
-                      "labels_queried": int(queried.sum())}
-            if X_val is not None:
-                val_scores = score(X_val)
-                record["val_auc"] = auc_score(y_val, val_scores)
-                record["val_gmean"] = gmean_score(y_val, val_scores)
-                measure = (record["val_auc"] * record["val_gmean"], record["val_auc"])
-            else:
-                measure = (float(epoch), 0.0)
-            record["improved"] = bool(np.isfinite(measure).all() and measure > best)
-            if record["improved"]:
-                best, best_state = measure, snapshot(self.cells)
-            record["seconds"] = time.perf_counter() - started
-            history.append(record)
-            if on_epoch is not None:
-                on_epoch(record)
+        noise = NoiseStream(self.noise_rng, batch, self.config.dim_z)
+        try:
+            for epoch in range(1, self.config.max_epochs + 1):
+                started = time.perf_counter()
+                d_loss, g_loss = self._epoch(X, y, batch, queried, noise)
+                metrics, measure = self._evaluate(X, y, X_val, y_val, score)
+                improved = bool(np.isfinite(measure).all() and measure > best)
+                if improved:
+                    best, best_state = measure, snapshot(self.cells)
+                history.append({"epoch": epoch, "loss_d": d_loss, "loss_g": g_loss, **metrics,
+                                "labels_queried": int(queried.sum()), "improved": improved,
+                                "seconds": time.perf_counter() - started})
+                if on_epoch is not None:
+                    on_epoch(history[-1])
+        finally:
+            noise.close()
         if best_state is not None:
             restore(self.cells, best_state)
         return history

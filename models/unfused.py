@@ -10,9 +10,10 @@ both.  It is not used for training.
 import numpy as np
 import mindspore as ms
 from mindspore import nn, ops, Tensor
+from mindspore import dtype as mstype
 
 from .active import query_size
-from .losses import GAMMA, discriminator_losses, generator_loss
+from .losses import GAMMA, discriminator_losses, generator_loss, row_weights
 from .networks import DiscriminatorEnsemble, ensemble_score
 from .optim import StackedAdam
 
@@ -20,13 +21,13 @@ from .optim import StackedAdam
 def split_members(discriminators, rng, config, n_features):
     """One single-member network per ensemble member, with the same values."""
     members = []
-    stacked = {p.name.split("discriminators.")[-1]: p.asnumpy() for p in discriminators.get_parameters()}
+    stacked = [p.asnumpy() for p in discriminators.get_parameters()]
     for i in range(config.ensemble_num):
         member = DiscriminatorEnsemble(rng, n_features, 1, config.dis_layer,
                                        config.dis_activation_func, config.init_type,
                                        config.SN_used)
-        for p in member.get_parameters():
-            p.set_data(Tensor(stacked[p.name][i:i + 1]))
+        for p, values in zip(member.get_parameters(), stacked):
+            p.set_data(Tensor(values[i:i + 1]))
         members.append(member)
     return members
 
@@ -43,11 +44,11 @@ class MemberStep(nn.Cell):
         self.grad_fn = ms.value_and_grad(self.loss, None, self.optimizer.params, has_aux=True)
 
     def loss(self, x, y, mask, x_fake, y_fake, priors):
-        rows = x.shape[0]
-        adversarial, anomaly = self.member(ops.concat((x, x_fake)), ops.concat((y, y_fake)))
-        real = (adversarial[:, :rows], anomaly[:, :rows])
-        fake = (adversarial[:, rows:], anomaly[:, rows:])
-        loss, pts = discriminator_losses(real, y, mask, fake, y_fake, self.gamma, priors,
+        labels = ops.concat((y, y_fake))
+        logits = self.member(ops.concat((x, x_fake)), labels)
+        is_real = ops.concat((ops.ones_like(mask), ops.zeros((x_fake.shape[0],), mstype.float32)))
+        weights = row_weights(mask, x_fake.shape[0])
+        loss, pts = discriminator_losses(logits, labels, is_real, weights, self.gamma, priors,
                                          self.index)
         return loss.sum(), pts
 
@@ -113,7 +114,8 @@ class UnfusedTrainer:
 
     def __init__(self, generator, members, member_lr, config):
         self.members = members
-        self.steps = [MemberStep(m, i, float(lr)) for i, (m, lr) in enumerate(zip(members, member_lr))]
+        self.steps = [MemberStep(member, i, float(lr))
+                      for i, (member, lr) in enumerate(zip(members, member_lr))]
         self.scorers = [_MemberScore(m) for m in members]
         self.advances = [_AdvanceSpectralState(m) for m in members] if config.SN_used else []
         self.generate = _Generate(generator)
@@ -139,11 +141,12 @@ class UnfusedTrainer:
             advance()
         x_fake = self.generate(z, y_fake)
         mask = Tensor(self.select(x, rows))
-        batch = x.shape[0]
-        priors = tuple(Tensor(np.zeros((1, batch), np.float32)) for _ in range(4))
+        priors = tuple(Tensor(np.zeros((1, x.shape[0] + x_fake.shape[0]), np.float32))
+                       for _ in range(2))
         losses = []
         for step in self.steps:
-            loss, pts = step(x, y, mask, x_fake, y_fake, priors)
+            # mutable: a plain tuple argument is a compile-time constant (a recompile per call)
+            loss, pts = step(x, y, mask, x_fake, y_fake, ms.mutable(priors))
             priors = tuple(p + q for p, q in zip(priors, pts))
             losses.append(float(loss.asnumpy()))
         return np.array(losses)

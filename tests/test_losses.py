@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 from mindspore import Tensor
 
-from models.losses import discriminator_losses, focal_term, focal_weights, generator_loss
+from models.losses import (discriminator_losses, focal_sum, focal_weights, generator_loss,
+                           row_weights)
 
 GAMMA = 2.0
 
@@ -51,10 +52,14 @@ def as_tensor(a, dtype=np.float32):
 
 
 def test_discriminator_losses_match_reference(batch):
+    """One weighted pass over real + generated rows equals the paper's four means."""
     (adv_r, cls_r, adv_f, cls_f), y, y_fake, mask = batch
-    got, _ = discriminator_losses((as_tensor(adv_r), as_tensor(cls_r)), as_tensor(y, np.int32),
-                                  as_tensor(mask), (as_tensor(adv_f), as_tensor(cls_f)),
-                                  as_tensor(y_fake, np.int32))
+    rows = len(y)
+    logits = (as_tensor(np.concatenate([adv_r, adv_f], 1)),
+              as_tensor(np.concatenate([cls_r, cls_f], 1)))
+    got, _ = discriminator_losses(logits, as_tensor(np.r_[y, y_fake], np.int32),
+                                  as_tensor(np.r_[np.ones(rows), np.zeros(rows)]),
+                                  row_weights(as_tensor(mask), rows))
     want = reference_discriminator(adv_r, cls_r, y, mask > 0, adv_f, cls_f, y_fake)
     np.testing.assert_allclose(got.asnumpy(), want, rtol=2e-5)
 
@@ -91,8 +96,8 @@ def test_no_gradient_flows_through_the_weights(batch):
     (logits, _, _, _), y, _, mask = batch
     signs = 1.0 - 2.0 * y
 
-    def loss(l):
-        return focal_term(l, as_tensor(signs), as_tensor(mask))[0].sum()
+    def loss(values):
+        return focal_sum(values, as_tensor(signs), as_tensor(mask / mask.sum()))[0].sum()
 
     got = ms.grad(loss)(as_tensor(logits)).asnumpy()
     pt = sigmoid(-signs * logits)  # exp(-softplus(s l))
@@ -104,7 +109,7 @@ def test_no_gradient_flows_through_the_weights(batch):
 def test_saturated_logits_stay_finite():
     """The reference's -log(sigmoid) is inf at |logit| ~ 100 in float32; ours is not."""
     logits = as_tensor([[120.0, -120.0, 0.0]])
-    loss, _ = focal_term(logits, as_tensor([1.0, -1.0, 1.0]), as_tensor([1.0, 1.0, 1.0]))
+    loss, _ = focal_sum(logits, as_tensor([1.0, -1.0, 1.0]), as_tensor([1 / 3, 1 / 3, 1 / 3]))
     value = float(loss.asnumpy()[0])
     assert np.isfinite(value)
     # rows 1-2 are almost certainly wrong (weight ~1, nll 120); row 3 contributes 0.25*log 2

@@ -60,11 +60,12 @@ class _Loss(nn.Cell):
         return (ops.tanh(out) * out).sum()
 
 
-@pytest.mark.parametrize("x_shape", [(16, 3), (4, 16, 3)])
-def test_affine_gradient_matches_autodiff(x_shape):
+@pytest.mark.parametrize("members,x_shape", [(4, (16, 3)), (4, (4, 16, 3)), (1, (16, 3)),
+                                             (1, (1, 16, 3))])
+def test_affine_gradient_matches_autodiff(members, x_shape):
     rng = np.random.default_rng(2)
     x, w, b = (Tensor(rng.standard_normal(s).astype(np.float32))
-               for s in (x_shape, (4, 3, 5), (4, 1, 5)))
+               for s in (x_shape, (members, 3, 5), (members, 1, 5)))
     grads = [ms.grad(_Loss(custom), grad_position=(0, 1, 2))(x, w, b) for custom in (True, False)]
     for mine, autodiff in zip(*grads):
         np.testing.assert_allclose(mine.asnumpy(), autodiff.asnumpy(), rtol=1e-4, atol=1e-5)

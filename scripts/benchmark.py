@@ -1,0 +1,145 @@
+"""Speed and memory of the fused ensemble step against the member-by-member one.
+
+    .venv/bin/python scripts/benchmark.py [--steps 30] [--epochs 4]
+
+For shuttle (batch 2048 and 256) and cardio (batch 128), each case in fresh
+processes: compile time (first D+G step), median milliseconds per training
+step (batch assembly, noise, D step, G step) of the fused step and of the
+unfused one (one compiled update per member, as the reference code does it)
+timed in alternating blocks in one process, their ratio, seconds per epoch
+including the per-epoch scoring of train and validation rows, and the peak
+resident memory of each step kind in a process of its own.  Absolute times
+on a shared machine are noisy; the ratio measured in one run is the number
+to compare.
+"""
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+CASES = (("shuttle", 2048), ("shuttle", 256), ("cardio", 128))
+
+
+def measure(dataset, batch, modes, steps, epochs):
+    """Time `modes` ("fused", "unfused") in this process, interleaved; returns numbers."""
+    from models import EALGAN, runtime  # first: it sets MindSpore's log level
+    from mindspore import Tensor
+    from dataloader import load_table, resolve_data_file
+    from models.trainer import EpochLoop, NoiseStream
+    from models.unfused import UnfusedTrainer, split_members
+    from preprocess import prepare
+    from train_eval import resolve_settings, model_config
+
+    runtime.configure("CPU", 0, runtime.DEFAULT_CPU_THREADS)
+    args = resolve_settings(["--data_name", dataset, "--batch_size", str(batch)])
+    data = prepare(load_table(resolve_data_file(os.path.join(ROOT, "data"), dataset)), 42)
+    X, y = data.X["train"], data.y["train"]
+    model = EALGAN(model_config(args))
+    rngs = model._build(X.shape[1])
+    loop = EpochLoop(model.generator, model.discriminators, model.member_lr_, model.config, rngs)
+    batch = min(batch, len(X))
+    rng = np.random.default_rng(0)
+    noise = NoiseStream(np.random.default_rng(1), batch, model.config.dim_z)
+
+    def batch_tensors():
+        rows = rng.permutation(len(X))[:batch]
+        return Tensor(X[rows]), Tensor(y[rows])
+
+    def fused_step():
+        x, labels = batch_tensors()
+        losses, _ = loop.d_step(x, labels, Tensor(np.ones(batch, np.float32)),
+                                Tensor(np.int32(batch)), Tensor(np.float32(1.0)), *noise.next())
+        losses.asnumpy()
+        loop.g_step(*noise.next()).asnumpy()
+
+    def unfused_step():
+        x, labels = batch_tensors()
+        unfused.d_step(x, labels, batch, *noise.next())
+        unfused.g_step(*noise.next()).asnumpy()
+
+    if "unfused" in modes:
+        members = split_members(model.discriminators, np.random.default_rng(0), model.config,
+                                X.shape[1])
+        unfused = UnfusedTrainer(model.generator, members, model.member_lr_, model.config)
+    step = {"fused": fused_step, "unfused": unfused_step}
+    result = {"dataset": dataset, "batch": batch, "steps_per_epoch": -(-len(X) // batch)}
+    times = {mode: [] for mode in modes}
+    for mode in modes:
+        result[f"{mode}_compile_s"] = _seconds(step[mode])
+    # alternate short blocks so that a slow spell of a shared machine hits both
+    for _ in range(steps // 5):
+        for mode in modes:
+            times[mode] += [_seconds(step[mode]) for _ in range(5)]
+    noise.close()
+    for mode in modes:
+        result[f"{mode}_step_ms"] = 1000 * float(np.median(times[mode]))
+    if "fused" in modes and epochs:
+        model.config.max_epochs = epochs
+        history = loop.run(X, y, data.X["val"], data.y["val"], model.decision_function)
+        # the first epoch also compiles the scoring graphs
+        result["epoch_s"] = float(np.median([r["seconds"] for r in history[1:]]))
+    result["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return result
+
+
+def _seconds(function):
+    started = time.perf_counter()
+    function()
+    return time.perf_counter() - started
+
+
+def run_case(dataset, batch, modes, steps, epochs):
+    command = [sys.executable, os.path.abspath(__file__), "--one", dataset, str(batch),
+               ",".join(modes), "--steps", str(steps), "--epochs", str(epochs)]
+    done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
+    if done.returncode != 0:
+        sys.exit(f"benchmark case {dataset} {batch} {modes} failed:\n{done.stderr}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def report(steps, epochs):
+    print(f"EAL-GAN step benchmark (CPU, {os.cpu_count()} cores; median of {steps} steps per "
+          f"mode, interleaved; epoch time: median of epochs 2-{epochs})")
+    print("| case | steps/epoch | compile s | step ms | epoch s | 100 epochs s | peak MB "
+          "| unfused compile s | unfused step ms | unfused peak MB | fused speed-up |")
+    print("|---" * 11 + "|")
+    for dataset, batch in CASES:
+        speed = run_case(dataset, batch, ("fused", "unfused"), steps, epochs)
+        fused_mb = run_case(dataset, batch, ("fused",), 5, 0)["peak_mb"]
+        unfused_mb = run_case(dataset, batch, ("unfused",), 5, 0)["peak_mb"]
+        total = speed["fused_compile_s"] + 100 * speed["epoch_s"]
+        print("| " + " | ".join([
+            f"{dataset} batch {speed['batch']}", str(speed["steps_per_epoch"]),
+            f"{speed['fused_compile_s']:.1f}", f"{speed['fused_step_ms']:.1f}",
+            f"{speed['epoch_s']:.2f}", f"{total:.0f}", f"{fused_mb:.0f}",
+            f"{speed['unfused_compile_s']:.1f}", f"{speed['unfused_step_ms']:.1f}",
+            f"{unfused_mb:.0f}",
+            f"{speed['unfused_step_ms'] / speed['fused_step_ms']:.1f}x"]) + " |", flush=True)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--steps", type=int, default=30, help="timed steps per case")
+    parser.add_argument("--epochs", type=int, default=4,
+                        help="epochs run (fused); the first is not timed")
+    parser.add_argument("--one", nargs=3, metavar=("DATASET", "BATCH", "MODES"),
+                        help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one:
+        dataset, batch, modes = args.one
+        print(json.dumps(measure(dataset, int(batch), modes.split(","), args.steps,
+                                 args.epochs)))
+    else:
+        report(args.steps, args.epochs)
+
+
+if __name__ == "__main__":
+    main()
