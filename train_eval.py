@@ -22,12 +22,10 @@ from preprocess import PARTS, Standardizer, prepare, summary_line
 from models import EALGAN, EALGANConfig, runtime
 from models.checkpoint import CheckpointError, read_meta
 from models.metrics import evaluate
-from models.results import KEY_COLUMNS, ResultsError, dataset_row, upsert_rows
+from models.results import ResultsError, dataset_row, record_run, run_row, summary_path
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_CONFIG = os.path.join(HERE, "configs", "default.yaml")
-RESULT_FILES = {"auc": "AUC_EAL_GAN.csv", "gmean": "Gmean_EAL_GAN.csv"}
-RESULT_COLUMN = "EAL-GAN"
 
 
 class ConfigError(ValueError):
@@ -164,12 +162,14 @@ def evaluate_parts(model, data):
     return metrics
 
 
-def write_results(args, table, metrics):
-    base = dataset_row(table.name, len(table.y), table.X.shape[1], table.outlier_percent)
-    columns = KEY_COLUMNS + [RESULT_COLUMN]
-    upsert_rows([(os.path.join(args.results_dir, filename),
-                  {**base, RESULT_COLUMN: f"{metrics[f'test_{metric}']:.4f}"}, columns)
-                 for metric, filename in RESULT_FILES.items()])
+def write_results(args, table, data, model, metrics, seed, train_seconds):
+    """This run's row in results/runs.csv; the AUC and Gmean tables follow from it."""
+    test = {name[len("test_"):]: value for name, value in metrics.items()
+            if name.startswith("test_")}
+    key = dataset_row(table.name, len(table.y), table.X.shape[1], table.outlier_percent)
+    record_run(args.results_dir, run_row(model.label, key, seed, test, model.selected_epoch_,
+                                         model.labels_queried_, data.sizes["train"],
+                                         train_seconds))
 
 
 def run(args):
@@ -178,27 +178,28 @@ def run(args):
     weights = os.path.join(args.weights_dir, table.name)
     if args.resume:
         model, data, meta = load_trained(args, table, weights)
+        seed, seconds = meta["seed"], meta["train_seconds"]
         print(summary_line(table, data))
-        print(f"evaluating {weights} (epoch {meta.get('selected_epoch')}, seed {meta.get('seed')})")
+        print(f"evaluating {weights} (epoch {model.selected_epoch_}, seed {seed})")
         metrics = evaluate_parts(model, data)
     else:
-        data = prepare(table, args.seed)
+        seed, data = args.seed, prepare(table, args.seed)
         print(summary_line(table, data))
         model, seconds = train(args, data)
         metrics = evaluate_parts(model, data)
         model.save(weights, {"data": table.name, "data_file": os.path.abspath(table.path),
-                             "seed": args.seed, "split": data.sizes,
+                             "seed": seed, "split": data.sizes,
                              "scaler": data.scaler.to_dict(),
                              "feature_names": table.feature_names,
                              "train_seconds": round(seconds, 3), **metrics})
         print(f"weights -> {weights}")
-    write_results(args, table, metrics)
+    write_results(args, table, data, model, metrics, seed, seconds)
     print("  ".join(f"{part}: auc {metrics[f'{part}_auc']:.4f} gmean {metrics[f'{part}_gmean']:.4f}"
                     for part in PARTS))
     print(f"test: ap {metrics['test_ap']:.4f} precision@n {metrics['test_precision_at_n']:.4f}"
           f"  labels queried {model.labels_queried_}/{data.sizes['train']}")
-    print(f"results -> {os.path.join(args.results_dir, RESULT_FILES['auc'])}, "
-          f"{os.path.join(args.results_dir, RESULT_FILES['gmean'])}")
+    print(f"results -> {os.path.join(args.results_dir, 'runs.csv')}, "
+          f"{summary_path(args.results_dir, 'AUC', model.label)}")
 
 
 def main(argv=None):

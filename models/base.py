@@ -39,7 +39,8 @@ def check_labels(y, rows, name="y"):
 class Detector:
     """Base class: subclasses implement fit, decision_function, save and load."""
 
-    name = "detector"
+    name = "detector"      # used in saved files and on the command line
+    label = "Detector"     # used in results tables
 
     def fit(self, X, y, X_val=None, y_val=None):
         raise NotImplementedError

@@ -68,6 +68,7 @@ class EALGAN(Detector):
     """
 
     name = "eal_gan"
+    label = "EAL-GAN"
 
     def __init__(self, config=None, **params):
         self.config = dataclasses.replace(config or EALGANConfig(), **params).validate()

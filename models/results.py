@@ -1,56 +1,113 @@
-"""Results tables: one row per dataset, replaced in place, written atomically."""
+"""Results tables: every run in runs.csv, per-model summaries derived from it.
+
+runs.csv holds one row per (Model, Data, Seed); rerunning replaces that row.
+AUC_<MODEL>.csv and Gmean_<MODEL>.csv are rebuilt from it after every run:
+one row per dataset with the mean and the sample standard deviation over
+its seeds, then a `mean` row (the mean of the dataset means; its std is the
+spread over seeds of the all-dataset average, over the seeds every dataset
+has).  All files are written atomically.
+"""
 import csv
 import io
 import os
 
+import numpy as np
+
 from .checkpoint import atomic_write_text
 
 KEY_COLUMNS = ["Data", "# Samples", "# Dimensions", "Outlier Perc"]
+RUN_COLUMNS = ["Model", *KEY_COLUMNS, "Seed", "AUC", "Gmean", "AP", "Precision@n",
+               "Selected epoch", "Labels queried", "Train rows", "Train seconds"]
+RUNS_FILE = "runs.csv"
+SUMMARY_METRICS = ("AUC", "Gmean")
 
 
 class ResultsError(ValueError):
     """An existing results file does not have the expected columns."""
 
 
-def read_rows(path):
-    """(header, rows) of a CSV file, or (None, []) when it does not exist."""
+def read_rows(path, columns=None):
+    """Rows of a CSV file ([] when it does not exist); checks the header if given."""
     if not os.path.exists(path):
-        return None, []
+        return []
     with open(path, newline="", encoding="utf-8") as handle:
         reader = csv.DictReader(handle)
-        return reader.fieldnames, list(reader)
+        if columns is not None and reader.fieldnames != columns:
+            raise ResultsError(f"{path} has columns {reader.fieldnames}, expected {columns}; "
+                               "move it away to start a new table")
+        return list(reader)
 
 
-def upsert_rows(updates):
-    """Put each (path, row, columns) row into its file, replacing the row with the same Data.
-
-    Every file is checked before any is written, so a bad table leaves all
-    of them as they were.
-    """
-    tables = []
-    for path, row, columns in updates:
-        header, rows = read_rows(path)
-        if header is not None and header != columns:
-            raise ResultsError(f"{path} has columns {header}, expected {columns}; move it "
-                               "away to start a new table")
-        tables.append((path, _replace_row(rows, {c: row[c] for c in columns}), columns))
-    for path, rows, columns in tables:
-        out = io.StringIO()
-        writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
-        atomic_write_text(path, out.getvalue())
+def write_rows(path, rows, columns):
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    atomic_write_text(path, out.getvalue())
 
 
-def _replace_row(rows, new_row):
-    kept = [r for r in rows if r["Data"] != str(new_row["Data"])]
-    if len(kept) == len(rows):
-        return rows + [new_row]
-    position = next(i for i, r in enumerate(rows) if r["Data"] == str(new_row["Data"]))
-    return rows[:position] + [new_row] + rows[position + 1:]
+def run_row(model, table_row, seed, metrics, selected_epoch, labels_queried, train_rows,
+            train_seconds):
+    """A runs.csv row from test metrics (keys auc, gmean, ap, precision_at_n)."""
+    return {"Model": model, **table_row, "Seed": seed,
+            "AUC": f"{metrics['auc']:.6f}", "Gmean": f"{metrics['gmean']:.6f}",
+            "AP": f"{metrics['ap']:.6f}", "Precision@n": f"{metrics['precision_at_n']:.6f}",
+            "Selected epoch": selected_epoch, "Labels queried": labels_queried,
+            "Train rows": train_rows, "Train seconds": f"{train_seconds:.1f}"}
 
 
 def dataset_row(name, samples, dimensions, outlier_percent):
     """The leading columns shared by every results table."""
     return {"Data": name, "# Samples": samples, "# Dimensions": dimensions,
             "Outlier Perc": f"{outlier_percent:.2f}"}
+
+
+def record_run(results_dir, row):
+    """Put `row` into runs.csv (replacing its Model/Data/Seed) and rebuild that model's tables."""
+    path = os.path.join(results_dir, RUNS_FILE)
+    row = {column: str(value) for column, value in row.items()}  # as read back from the file
+    key = (row["Model"], row["Data"], row["Seed"])
+    rows = read_rows(path, RUN_COLUMNS)
+    same = [i for i, r in enumerate(rows) if (r["Model"], r["Data"], r["Seed"]) == key]
+    if same:
+        rows[same[0]] = row
+    else:
+        rows.append(row)
+    summary_paths = {metric: summary_path(results_dir, metric, row["Model"])
+                     for metric in SUMMARY_METRICS}
+    for metric, summary in summary_paths.items():
+        read_rows(summary, summary_columns(row["Model"]))  # refuse foreign tables up front
+    write_rows(path, rows, RUN_COLUMNS)
+    for metric, summary in summary_paths.items():
+        write_rows(summary, summarise(rows, row["Model"], metric), summary_columns(row["Model"]))
+
+
+def summary_path(results_dir, metric, model):
+    return os.path.join(results_dir, f"{metric}_{model.replace('-', '_')}.csv")
+
+
+def summary_columns(model):
+    return [*KEY_COLUMNS, model, f"{model} std"]
+
+
+def summarise(rows, model, metric):
+    """Per-dataset mean and std over seeds of `metric`, then the `mean` row."""
+    mine = [r for r in rows if r["Model"] == model]
+    datasets = list(dict.fromkeys(r["Data"] for r in mine))
+    values = {d: {r["Seed"]: float(r[metric]) for r in mine if r["Data"] == d} for d in datasets}
+    table = []
+    for dataset in datasets:
+        first = next(r for r in mine if r["Data"] == dataset)
+        seeds = list(values[dataset].values())
+        table.append({**{c: first[c] for c in KEY_COLUMNS}, model: f"{np.mean(seeds):.4f}",
+                      f"{model} std": _std(seeds)})
+    shared = set.intersection(*(set(v) for v in values.values())) if values else set()
+    per_seed = [np.mean([values[d][s] for d in datasets]) for s in sorted(shared)]
+    table.append({"Data": "mean", "# Samples": "", "# Dimensions": "", "Outlier Perc": "",
+                  model: f"{np.mean([float(r[model]) for r in table]):.4f}",
+                  f"{model} std": _std(per_seed)})
+    return table
+
+
+def _std(values):
+    return f"{np.std(values, ddof=1):.4f}" if len(values) > 1 else ""

@@ -15,6 +15,7 @@ import mindspore as ms  # noqa: E402
 
 DEVICE_TARGETS = ("CPU", "GPU", "Ascend")
 DEFAULT_CPU_THREADS = 2
+_configured = None  # MindSpore accepts the device and thread settings once per process
 
 
 class DeviceError(RuntimeError):
@@ -22,7 +23,18 @@ class DeviceError(RuntimeError):
 
 
 def configure(device_target="CPU", device_id=0, threads=DEFAULT_CPU_THREADS):
-    """Select the device and compiled (graph) execution for this process."""
+    """Select the device and compiled (graph) execution for this process.
+
+    Calling it again with the same settings does nothing; other settings
+    cannot take effect in a running process and are an error.
+    """
+    global _configured
+    wanted = (device_target, int(device_id), int(threads))
+    if _configured is not None:
+        if wanted != _configured:
+            raise DeviceError(f"this process already runs on {_configured}; device and threads "
+                              "can be chosen once per process")
+        return
     if device_target not in DEVICE_TARGETS:
         raise DeviceError(f"unknown device_target {device_target!r}; "
                           f"choose one of {', '.join(DEVICE_TARGETS)}")
@@ -38,6 +50,7 @@ def configure(device_target="CPU", device_id=0, threads=DEFAULT_CPU_THREADS):
         # The default pool has 25 threads; on a small machine that makes every
         # small kernel ~40x slower.  A fixed count also fixes reduction order.
         ms.device_context.cpu.op_tuning.threads_num(int(threads))
+    _configured = wanted
 
 
 def seeded_generators(seed, names):

@@ -10,6 +10,7 @@ import pytest
 import scipy.io
 
 from conftest import ROOT, separable_data
+from models.results import dataset_row, record_run, run_row
 
 
 def run_cli(*args):
@@ -23,15 +24,14 @@ def write_mat(path, X, y):
 
 @pytest.fixture
 def workspace(tmp_path):
-    """data/toy.mat (5 features), empty weights/ and results/ holding a sentinel row."""
+    """data/toy.mat (5 features), empty weights/ and results/runs.csv with a sentinel row."""
     (tmp_path / "data").mkdir()
     X, y = separable_data(rows=240, features=5)
     write_mat(tmp_path / "data" / "toy.mat", X, y)
-    results = tmp_path / "results"
-    results.mkdir()
-    for name in ("AUC_EAL_GAN.csv", "Gmean_EAL_GAN.csv"):
-        (results / name).write_text("Data,# Samples,# Dimensions,Outlier Perc,EAL-GAN\n"
-                                    "other,10,2,10.00,0.5000\n")
+    (tmp_path / "results").mkdir()
+    other = run_row("EAL-GAN", dataset_row("other", 10, 2, 10.0), 42,
+                    {"auc": 0.5, "gmean": 0.5, "ap": 0.5, "precision_at_n": 0.5}, 3, 6, 6, 1.0)
+    record_run(tmp_path / "results", other)
     return tmp_path
 
 
@@ -104,15 +104,19 @@ def test_train_resume_and_reproduce(workspace):
     meta = json.loads((workspace / "weights" / "toy" / "meta.json").read_text())
     assert meta["seed"] == 5 and meta["split"] == {"train": 144, "val": 48, "test": 48}
     rows = read_csv(workspace / "results" / "AUC_EAL_GAN.csv")
-    assert [r["Data"] for r in rows] == ["other", "toy"]
+    assert [r["Data"] for r in rows] == ["other", "toy", "mean"]
     assert rows[1]["EAL-GAN"] == f"{meta['test_auc']:.4f}"
+    runs = read_csv(workspace / "results" / "runs.csv")
+    assert [(r["Data"], r["Seed"]) for r in runs] == [("other", "42"), ("toy", "5")]
+    assert float(runs[1]["Gmean"]) == pytest.approx(meta["test_gmean"], abs=1e-6)
 
     # evaluating the saved weights reproduces the recorded metrics exactly
     again = run_cli(*flags(workspace, "--data_name", "toy", "--resume", "True"))
     assert again.returncode == 0, again.stderr
     assert "trained with seed 5" in again.stdout
     assert f"test: auc {meta['test_auc']:.4f} gmean {meta['test_gmean']:.4f}" in again.stdout
-    assert len(read_csv(workspace / "results" / "Gmean_EAL_GAN.csv")) == 2
+    assert len(read_csv(workspace / "results" / "Gmean_EAL_GAN.csv")) == 3
+    assert read_csv(workspace / "results" / "runs.csv") == runs
 
     # a second training with the same seed gives the same model
     second = run_cli(*flags(workspace, "--data_name", "toy", "--seed", 5,

@@ -1,0 +1,50 @@
+"""runs.csv bookkeeping and the mean / std summaries derived from it."""
+import csv
+
+import numpy as np
+import pytest
+
+from models.results import ResultsError, dataset_row, record_run, run_row
+
+
+def add(folder, data, seed, auc, gmean, model="EAL-GAN"):
+    metrics = {"auc": auc, "gmean": gmean, "ap": auc, "precision_at_n": gmean}
+    record_run(folder, run_row(model, dataset_row(data, 100, 5, 7.0), seed, metrics, 10, 60, 60,
+                               2.5))
+
+
+def read(path):
+    with open(path, newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_summaries_are_means_and_sample_stds_over_seeds(tmp_path):
+    for seed, (a, b) in zip((42, 43, 44), ((0.90, 0.80), (0.94, 0.82), (0.95, 0.90))):
+        add(tmp_path, "a", seed, a, a)
+        add(tmp_path, "b", seed, b, b)
+    add(tmp_path, "a", 43, 0.92, 0.92)           # rerun replaces the (a, 43) row
+    runs = read(tmp_path / "runs.csv")
+    assert len(runs) == 6 and runs[2]["AUC"] == "0.920000"
+    table = read(tmp_path / "AUC_EAL_GAN.csv")
+    assert [r["Data"] for r in table] == ["a", "b", "mean"]
+    a, b = [0.90, 0.92, 0.95], [0.80, 0.82, 0.90]
+    assert float(table[0]["EAL-GAN"]) == pytest.approx(np.mean(a), abs=5e-5)
+    assert float(table[0]["EAL-GAN std"]) == pytest.approx(np.std(a, ddof=1), abs=5e-5)
+    assert float(table[2]["EAL-GAN"]) == pytest.approx((np.mean(a) + np.mean(b)) / 2, abs=1e-4)
+    per_seed = (np.array(a) + np.array(b)) / 2
+    assert float(table[2]["EAL-GAN std"]) == pytest.approx(np.std(per_seed, ddof=1), abs=5e-5)
+
+
+def test_one_seed_has_no_std_and_models_keep_their_own_tables(tmp_path):
+    add(tmp_path, "a", 42, 0.9, 0.8)
+    add(tmp_path, "a", 42, 0.7, 0.6, model="Other")
+    table = read(tmp_path / "Gmean_EAL_GAN.csv")
+    assert table[0]["EAL-GAN"] == "0.8000" and table[0]["EAL-GAN std"] == ""
+    assert read(tmp_path / "Gmean_Other.csv")[0]["Other"] == "0.6000"
+
+
+def test_a_foreign_table_is_refused_before_anything_is_written(tmp_path):
+    (tmp_path / "AUC_EAL_GAN.csv").write_text("Data,EAL-GAN\nx,1\n")
+    with pytest.raises(ResultsError, match="columns"):
+        add(tmp_path, "a", 42, 0.9, 0.8)
+    assert not (tmp_path / "runs.csv").exists()
