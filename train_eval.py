@@ -1,13 +1,17 @@
-"""Train EAL-GAN on one dataset and evaluate it, or evaluate saved weights.
+"""Train a detector on one dataset and evaluate it, or evaluate saved weights.
 
     python train_eval.py --data_name glass
     python train_eval.py --data_name shuttle --max_epochs 50 --device_target CPU
     python train_eval.py --data_name glass --resume True      # evaluate weights/glass
+    python train_eval.py --data_name glass --model ganomaly   # one of the other detectors
 
-Settings: configs/default.yaml, then configs/DATASET.yaml (or --config FILE),
-then command-line flags.  The model is selected on the validation part; the
-test part is scored once, for the selected model.  Outputs: weights/DATASET/,
-results/AUC_EAL_GAN.csv and results/Gmean_EAL_GAN.csv.
+Settings: configs/default.yaml, then (EAL-GAN) configs/DATASET.yaml or (other
+detectors) configs/models/MODEL.yaml, or --config FILE instead, then
+command-line flags.  Choices that need labels (EAL-GAN's epoch, the other
+detectors' threshold) use the validation part; the test part is scored once.
+Outputs: weights/DATASET/ (EAL-GAN) or weights/MODEL/DATASET/, a row of
+results/runs.csv, the AUC_ and Gmean_ tables of the model, and PNG figures
+under results/plots/.
 """
 import argparse
 import dataclasses
@@ -19,10 +23,12 @@ import yaml
 
 from dataloader import DataError, load_table, resolve_data_file
 from preprocess import PARTS, Standardizer, prepare, summary_line
-from models import EALGAN, EALGANConfig, runtime
+from models import DETECTORS, EALGAN, plots, runtime
+from models.base import TrainingDiverged
 from models.checkpoint import CheckpointError, read_meta
 from models.metrics import evaluate
-from models.results import ResultsError, dataset_row, record_run, run_row, summary_path
+from models.results import (RUNS_FILE, RUN_COLUMNS, ResultsError, dataset_row, read_rows,
+                            record_run, run_row, summary_path)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_CONFIG = os.path.join(HERE, "configs", "default.yaml")
@@ -56,7 +62,9 @@ def build_parser():
     """Every flag defaults to None so that only what the user typed overrides the YAML."""
     parser = _Parser(description=__doc__.split("\n")[0])
     add = parser.add_argument
-    add("--config", help="YAML file of settings (default: configs/DATASET.yaml if present)")
+    add("--config", help="YAML file of settings (default: configs/DATASET.yaml for EAL-GAN, "
+        "configs/models/MODEL.yaml for the others)")
+    add("--model", help=f"detector: {', '.join(DETECTORS)}")
     for name in ("data_name", "data_path", "dis_activation_func", "init_type",
                  "device_target", "weights_dir", "results_dir"):
         add(f"--{name}")
@@ -66,7 +74,7 @@ def build_parser():
         add(f"--{name}", type=int)
     for name in ("lr_g", "lr_d", "active_rate"):
         add(f"--{name}", type=float)
-    for name in ("SN_used", "resume", "print"):
+    for name in ("SN_used", "resume", "print", "plots"):
         add(f"--{name}", type=str2bool, nargs="?", const=True)
     return parser
 
@@ -84,14 +92,26 @@ def read_yaml(path):
     return values
 
 
+def settings_file(cli, settings):
+    """The YAML layered over the defaults: --config, else the dataset's (EAL-GAN) or model's."""
+    if cli.get("config"):
+        return cli["config"]
+    model = cli.get("model", settings["model"])
+    if model == EALGAN.name:
+        return os.path.join(HERE, "configs", f"{cli.get('data_name', settings['data_name'])}.yaml")
+    return os.path.join(HERE, "configs", "models", f"{model}.yaml")
+
+
 def resolve_settings(argv=None):
-    """Defaults < dataset YAML (or --config) < command line, as a Namespace."""
+    """Defaults < dataset or model YAML (or --config) < command line, as a Namespace."""
     parser = build_parser()
     cli = {k: v for k, v in vars(parser.parse_args(argv)).items() if v is not None}
     settings = read_yaml(DEFAULT_CONFIG)
     known = set(settings) | {"config"}
-    data_name = cli.get("data_name", settings["data_name"])
-    override = cli.get("config") or os.path.join(HERE, "configs", f"{data_name}.yaml")
+    model = cli.get("model", settings["model"])
+    if model not in DETECTORS:
+        raise ConfigError(f"unknown model {model!r}; choose one of {', '.join(DETECTORS)}")
+    override = settings_file(cli, settings)
     if cli.get("config") or os.path.isfile(override):
         layer = read_yaml(override)
         unknown = sorted(set(layer) - known)
@@ -99,46 +119,56 @@ def resolve_settings(argv=None):
             raise ConfigError(f"{override}: unknown setting(s) {', '.join(unknown)}")
         settings.update(layer)
     settings.update(cli)
-    for flag in ("SN_used", "resume", "print"):
+    for flag in ("SN_used", "resume", "print", "plots"):
         settings[flag] = str2bool(settings[flag])
     return argparse.Namespace(**settings)
 
 
 def model_config(args):
-    fields = {f.name for f in dataclasses.fields(EALGANConfig)}
+    config_class = DETECTORS[args.model].config_class
+    fields = {f.name for f in dataclasses.fields(config_class)}
     try:
-        return EALGANConfig(**{k: v for k, v in vars(args).items() if k in fields}).validate()
+        return config_class(**{k: v for k, v in vars(args).items() if k in fields}).validate()
     except (TypeError, ValueError) as err:
         raise ConfigError(str(err)) from err
 
 
 def epoch_line(record, max_epochs):
-    line = (f"epoch {record['epoch']:4d}/{max_epochs}  loss_d {record['loss_d']:.4f}  "
-            f"loss_g {record['loss_g']:.4f}  train auc {record['train_auc']:.4f} "
-            f"gmean {record['train_gmean']:.4f}")
-    if "val_auc" in record:
-        line += f"  val auc {record['val_auc']:.4f} gmean {record['val_gmean']:.4f}"
-    return line + f"  {record['seconds']:.2f}s" + ("  *" if record["improved"] else "")
+    """One progress line: every loss and metric of the epoch record."""
+    values = "  ".join(f"{key} {value:.4f}" for key, value in record.items()
+                       if key not in ("epoch", "improved", "seconds", "labels_queried"))
+    return (f"epoch {record['epoch']:4d}/{max_epochs}  {values}  {record['seconds']:.2f}s"
+            + ("  *" if record.get("improved") else ""))
 
 
 def train(args, data):
     config = model_config(args)
-    model = EALGAN(config)
-    print(f"training: {config}")
+    model = DETECTORS[args.model](config)
+    print(f"training {model.label}: {config}")
     on_epoch = (lambda r: print(epoch_line(r, config.max_epochs), flush=True)) \
         if args.print else None
     started = time.perf_counter()
     model.fit(data.X["train"], data.y["train"], data.X["val"], data.y["val"], on_epoch)
     seconds = time.perf_counter() - started
-    print(f"member learning rates: {', '.join(f'{lr:.5f}' for lr in model.member_lr_)}")
-    print(f"selected epoch {model.selected_epoch_} (validation AUC x Gmean); "
-          f"training took {seconds:.1f}s")
+    for line in model.fit_summary():
+        print(line)
+    print(f"training took {seconds:.1f}s")
     return model, seconds
+
+
+def weights_folder(args, dataset):
+    """weights/DATASET for EAL-GAN (the model-zoo layout), weights/MODEL/DATASET otherwise."""
+    if args.model == EALGAN.name:
+        return os.path.join(args.weights_dir, dataset)
+    return os.path.join(args.weights_dir, args.model, dataset)
 
 
 def load_trained(args, table, weights):
     """The saved model and its data, split and scaled exactly as in training."""
     meta = read_meta(weights)
+    if meta.get("model") != args.model:
+        raise CheckpointError(f"{weights} holds a {meta.get('model')!r} model; pass "
+                              f"--model {meta.get('model')}")
     if meta.get("n_features") != table.X.shape[1]:
         raise CheckpointError(f"{weights} was trained on {meta.get('n_features')} features "
                               f"but {table.path} has {table.X.shape[1]}")
@@ -150,16 +180,17 @@ def load_trained(args, table, weights):
     if seed != args.seed:
         print(f"note: {weights} was trained with seed {seed}; evaluating on that seed's split")
     data = prepare(table, seed, Standardizer.from_dict(meta["scaler"]))
-    return EALGAN.load(weights), data, meta
+    return DETECTORS[args.model].load(weights), data, meta
 
 
 def evaluate_parts(model, data):
-    """Flat metrics: train_auc, ..., test_precision_at_n."""
+    """Flat metrics (train_auc, ..., test_precision_at_n) and the test scores."""
     metrics = {}
     for part in PARTS:
         scores = model.decision_function(data.X[part])
-        metrics.update({f"{part}_{name}": v for name, v in evaluate(data.y[part], scores).items()})
-    return metrics
+        metrics.update({f"{part}_{name}": v
+                        for name, v in evaluate(data.y[part], scores, model.threshold_).items()})
+    return metrics, scores
 
 
 def write_results(args, table, data, model, metrics, seed, train_seconds):
@@ -172,21 +203,36 @@ def write_results(args, table, data, model, metrics, seed, train_seconds):
                                          train_seconds))
 
 
+def draw_figures(args, table, model, data, test_scores):
+    """Training curves, test ROC / PR curves and the model's summary bars under results/plots."""
+    folder = os.path.join(args.results_dir, "plots")
+    tag = table.name if args.model == EALGAN.name else f"{args.model}_{table.name}"
+    title = f"{model.label} on {table.name}"
+    if model.history_:
+        plots.training_curves(model.history_, model.selected_epoch_,
+                              os.path.join(folder, f"{tag}_training.png"), title)
+    plots.roc_pr_curves(data.y["test"], test_scores, os.path.join(folder, f"{tag}_test.png"),
+                        f"{title}: test split")
+    runs = read_rows(os.path.join(args.results_dir, RUNS_FILE), RUN_COLUMNS)
+    plots.summary_bars(runs, model.label, os.path.join(folder, f"summary_{args.model}.png"))
+    print(f"figures -> {folder}/{tag}_*.png")
+
+
 def run(args):
     runtime.configure(args.device_target, args.device_id, args.threads)
     table = load_table(resolve_data_file(args.data_path, args.data_name), args.label_column)
-    weights = os.path.join(args.weights_dir, table.name)
+    weights = weights_folder(args, table.name)
     if args.resume:
         model, data, meta = load_trained(args, table, weights)
         seed, seconds = meta["seed"], meta["train_seconds"]
         print(summary_line(table, data))
-        print(f"evaluating {weights} (epoch {model.selected_epoch_}, seed {seed})")
-        metrics = evaluate_parts(model, data)
+        print(f"evaluating {weights} ({model.label}, seed {seed})")
+        metrics, test_scores = evaluate_parts(model, data)
     else:
         seed, data = args.seed, prepare(table, args.seed)
         print(summary_line(table, data))
         model, seconds = train(args, data)
-        metrics = evaluate_parts(model, data)
+        metrics, test_scores = evaluate_parts(model, data)
         model.save(weights, {"data": table.name, "data_file": os.path.abspath(table.path),
                              "seed": seed, "split": data.sizes,
                              "scaler": data.scaler.to_dict(),
@@ -196,16 +242,21 @@ def run(args):
     write_results(args, table, data, model, metrics, seed, seconds)
     print("  ".join(f"{part}: auc {metrics[f'{part}_auc']:.4f} gmean {metrics[f'{part}_gmean']:.4f}"
                     for part in PARTS))
+    queried = "" if model.labels_queried_ is None else \
+        f"  labels queried {model.labels_queried_}/{data.sizes['train']}"
     print(f"test: ap {metrics['test_ap']:.4f} precision@n {metrics['test_precision_at_n']:.4f}"
-          f"  labels queried {model.labels_queried_}/{data.sizes['train']}")
-    print(f"results -> {os.path.join(args.results_dir, 'runs.csv')}, "
+          + queried)
+    print(f"results -> {os.path.join(args.results_dir, RUNS_FILE)}, "
           f"{summary_path(args.results_dir, 'AUC', model.label)}")
+    if args.plots:
+        draw_figures(args, table, model, data, test_scores)
 
 
 def main(argv=None):
     try:
         run(resolve_settings(argv))
-    except (ConfigError, DataError, CheckpointError, ResultsError, runtime.DeviceError) as err:
+    except (ConfigError, DataError, CheckpointError, ResultsError, TrainingDiverged,
+            runtime.DeviceError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     return 0

@@ -4,6 +4,8 @@ A model directory is written completely into a hidden sibling and then
 swapped in, so an interrupted save never leaves a half-written model and an
 older model survives until the new one is whole.
 """
+import csv
+import io
 import json
 import os
 import shutil
@@ -12,6 +14,7 @@ import tempfile
 import mindspore as ms
 
 META_FILE = "meta.json"
+HISTORY_FILE = "history.csv"
 
 
 class CheckpointError(ValueError):
@@ -91,3 +94,32 @@ def load_cell(cell, directory, name):
     missing, unused = ms.load_param_into_net(cell, saved, strict_load=True)
     if missing or unused:
         raise CheckpointError(f"{path} does not fit the model: missing {missing}, unused {unused}")
+
+
+def history_texts(history):
+    """{history.csv: text} for write_model_dir, or None without a history."""
+    if not history:
+        return None
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(history[0]), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(history)
+    return {HISTORY_FILE: out.getvalue()}
+
+
+def read_history(directory):
+    """The per-epoch records saved with a model ([] when there are none), numbers as floats."""
+    path = os.path.join(directory, HISTORY_FILE)
+    if not os.path.isfile(path):
+        return []
+    with open(path, newline="", encoding="utf-8") as handle:
+        return [{k: _number(v) for k, v in row.items()} for row in csv.DictReader(handle)]
+
+
+def _number(text):
+    if text in ("True", "False"):
+        return text == "True"
+    try:
+        return float(text)
+    except ValueError:
+        return text

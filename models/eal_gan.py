@@ -1,21 +1,12 @@
 """EAL-GAN as a detector: configuration, fit / score / save / load."""
-import csv
 import dataclasses
-import io
 
 import numpy as np
-from mindspore import Tensor
 
-from . import checkpoint
-from .base import Detector, check_features, check_labels
+from .base import Detector, check_features, check_training_data, score_in_chunks
 from .networks import ACTIVATIONS, INIT_TYPES, DiscriminatorEnsemble, EALGANNetworks, Generator
 from .runtime import seeded_generators
 from .trainer import EpochLoop
-
-# Rows scored per graph call; smaller inputs use the next power of two, so
-# scoring compiles for a handful of shapes only.
-SCORE_CHUNK = 4096
-HISTORY_FILE = "history.csv"
 
 
 @dataclasses.dataclass
@@ -69,10 +60,11 @@ class EALGAN(Detector):
 
     name = "eal_gan"
     label = "EAL-GAN"
+    config_class = EALGANConfig
 
     def __init__(self, config=None, **params):
         self.config = dataclasses.replace(config or EALGANConfig(), **params).validate()
-        self.generator = self.discriminators = None
+        self.generator = self.discriminators = self.networks = None
         self.history_ = []
 
     def _build(self, n_features):
@@ -86,16 +78,13 @@ class EALGAN(Detector):
             cfg.init_type, cfg.SN_used)
         # Each member keeps one learning rate drawn from U[lr_d, 5 lr_d], as in the paper.
         self.member_lr_ = rngs["member_lr"].uniform(cfg.lr_d, 5 * cfg.lr_d, cfg.ensemble_num)
-        self._scorer = EALGANNetworks(self.generator, self.discriminators)
+        # Fixes the parameter names (generator.*, discriminators.*) and scores rows.
+        self.networks = EALGANNetworks(self.generator, self.discriminators)
         return rngs
 
     def fit(self, X, y, X_val=None, y_val=None, on_epoch=None):
         """Train on (X, y); select the epoch by validation AUC x Gmean when given."""
-        X = check_features(X)
-        y = check_labels(y, len(X))
-        if X_val is not None:
-            X_val = check_features(X_val, X.shape[1], "X_val")
-            y_val = check_labels(y_val, len(X_val), "y_val")
+        X, y, X_val, y_val = check_training_data(X, y, X_val, y_val)
         rngs = self._build(X.shape[1])
         loop = EpochLoop(self.generator, self.discriminators, self.member_lr_, self.config, rngs)
         self.history_ = loop.run(X, y, X_val, y_val, self.decision_function, on_epoch)
@@ -106,19 +95,15 @@ class EALGAN(Detector):
 
     def decision_function(self, X):
         """Ensemble mean of the auxiliary heads' P(anomaly), one value per row."""
-        if self.discriminators is None:
+        if self.networks is None:
             raise RuntimeError("the model is not trained yet: call fit() or load() first")
-        X = check_features(X, self.n_features_)
-        if len(X) == 0:
-            return np.zeros(0, dtype=np.float32)
-        chunk = min(SCORE_CHUNK, 1 << (len(X) - 1).bit_length())
-        scores = []
-        for start in range(0, len(X), chunk):
-            part = X[start:start + chunk]
-            padded = np.zeros((chunk, X.shape[1]), dtype=np.float32)
-            padded[:len(part)] = part
-            scores.append(self._scorer(Tensor(padded)).asnumpy()[:len(part)])
-        return np.concatenate(scores)
+        return score_in_chunks(lambda x: self.networks(x).asnumpy(),
+                               check_features(X, self.n_features_))
+
+    def fit_summary(self):
+        return [f"member learning rates: {', '.join(f'{lr:.5f}' for lr in self.member_lr_)}",
+                f"selected epoch {self.selected_epoch_} (validation AUC x Gmean), "
+                f"labels queried {self.labels_queried_}"]
 
     def describe(self):
         """What save() records about the model itself."""
@@ -128,34 +113,13 @@ class EALGAN(Detector):
                 "selected_epoch": getattr(self, "selected_epoch_", None),
                 "labels_queried": getattr(self, "labels_queried_", None)}
 
-    def save(self, directory, meta=None):
-        """Write generator.ckpt, discriminators.ckpt, meta.json and history.csv."""
-        texts = {HISTORY_FILE: _history_csv(self.history_)} if self.history_ else None
-        checkpoint.write_model_dir(
-            directory, {"generator": self.generator, "discriminators": self.discriminators},
-            {**(meta or {}), **self.describe()}, texts)
-
     @classmethod
     def load(cls, directory):
-        meta = checkpoint.read_meta(directory)
-        if meta.get("model") != cls.name:
-            raise checkpoint.CheckpointError(
-                f"{directory} holds a {meta.get('model')!r} model, not {cls.name!r}")
-        fields = {f.name for f in dataclasses.fields(EALGANConfig)}
-        model = cls(EALGANConfig(**{k: v for k, v in meta["config"].items() if k in fields}))
+        meta, config = cls._saved_config(directory)
+        model = cls(config)
         model._build(meta["n_features"])
-        checkpoint.load_cell(model.generator, directory, "generator")
-        checkpoint.load_cell(model.discriminators, directory, "discriminators")
+        model._load_saved(directory, meta)
         model.member_lr_ = np.asarray(meta["member_lr"])
         model.selected_epoch_ = meta.get("selected_epoch")
         model.labels_queried_ = meta.get("labels_queried")
-        model.meta_ = meta
         return model
-
-
-def _history_csv(history):
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=list(history[0]), lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(history)
-    return out.getvalue()

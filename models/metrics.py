@@ -72,3 +72,24 @@ def evaluate(y, scores, threshold=THRESHOLD):
     """All four metrics as a dict: auc, gmean, ap, precision_at_n."""
     return {"auc": auc_score(y, scores), "gmean": gmean_score(y, scores, threshold),
             "ap": average_precision(y, scores), "precision_at_n": precision_at_n(y, scores)}
+
+
+def best_gmean_threshold(y, scores):
+    """The threshold t maximising Gmean of (score >= t) on labelled rows.
+
+    Detectors whose scores are not probabilities choose their threshold this
+    way on the validation split.  Candidates are the midpoints between
+    consecutive distinct scores (and the ends), so the choice does not sit on
+    a validation row's own score; the lowest best threshold wins ties.
+    """
+    y, scores = _checked(y, scores)
+    distinct = np.unique(scores)
+    candidates = np.r_[distinct[0] - 1.0, (distinct[1:] + distinct[:-1]) / 2, distinct[-1] + 1.0]
+    order = np.argsort(scores)
+    sorted_y, sorted_scores = y[order], scores[order]
+    positives, negatives = (y == 1).sum(), (y == 0).sum()
+    below = np.searchsorted(sorted_scores, candidates, side="left")  # rows with score < t
+    anomalies_below = np.r_[0, np.cumsum(sorted_y)][below]
+    tpr = (positives - anomalies_below) / positives
+    tnr = (below - anomalies_below) / negatives
+    return float(candidates[int(np.argmax(np.sqrt(tpr * tnr)))])

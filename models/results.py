@@ -48,11 +48,15 @@ def write_rows(path, rows, columns):
 
 def run_row(model, table_row, seed, metrics, selected_epoch, labels_queried, train_rows,
             train_seconds):
-    """A runs.csv row from test metrics (keys auc, gmean, ap, precision_at_n)."""
+    """A runs.csv row from test metrics (keys auc, gmean, ap, precision_at_n).
+
+    A selected epoch or label count of None (detectors without them) is left empty.
+    """
     return {"Model": model, **table_row, "Seed": seed,
             "AUC": f"{metrics['auc']:.6f}", "Gmean": f"{metrics['gmean']:.6f}",
             "AP": f"{metrics['ap']:.6f}", "Precision@n": f"{metrics['precision_at_n']:.6f}",
-            "Selected epoch": selected_epoch, "Labels queried": labels_queried,
+            "Selected epoch": "" if selected_epoch is None else selected_epoch,
+            "Labels queried": "" if labels_queried is None else labels_queried,
             "Train rows": train_rows, "Train seconds": f"{train_seconds:.1f}"}
 
 

@@ -1,23 +1,28 @@
 #!/usr/bin/env bash
-# Evaluate saved weights (weights/DATASET) and refresh the results tables,
-# logging to log/log_eval_DATASET.txt.
-# usage: bash scripts/eval_1p.sh [DATASET ...] [-- train_eval.py flags ...]
-#   with no DATASET: every dataset that has weights under weights/
+# Evaluate saved weights and refresh the results tables, logging to
+# log/log_eval_DATASET.txt (log/log_eval_MODEL_DATASET.txt for the other detectors).
+# usage: bash scripts/eval_1p.sh [MODEL] [DATASET ...] [-- train_eval.py flags ...]
+#   MODEL: eal_gan (default, weights/DATASET), ganomaly, egbad, anogan, ae, vae (weights/MODEL/DATASET)
+#   with no DATASET: every dataset that has weights for that model
 set -euo pipefail
+MODELS="eal_gan ganomaly egbad anogan ae vae"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
+MODEL=eal_gan
+if [ $# -gt 0 ] && [[ " $MODELS " == *" $1 "* ]]; then MODEL="$1"; shift; fi
+folder=weights; [ "$MODEL" = eal_gan ] || folder="weights/$MODEL"
 datasets=(); flags=()
 while [ $# -gt 0 ]; do
     if [ "$1" = "--" ]; then shift; flags=("$@"); break; fi
     datasets+=("$1"); shift
 done
 if [ ${#datasets[@]} -eq 0 ]; then
-    for meta in weights/*/meta.json; do
+    for meta in "$folder"/*/meta.json; do
         [ -f "$meta" ] && datasets+=("$(basename "$(dirname "$meta")")")
     done
 fi
 if [ ${#datasets[@]} -eq 0 ]; then
-    echo "usage: bash scripts/eval_1p.sh [DATASET ...] [-- flags]  (no weights found under weights/)" >&2
+    echo "usage: bash scripts/eval_1p.sh [MODEL] [DATASET ...] [-- flags]  (no weights found under $folder/)" >&2
     exit 1
 fi
 bash scripts/setup_env.sh
@@ -27,9 +32,10 @@ for name in "${datasets[@]}"; do
     if grep -q " $name.mat\$" data/SHA256SUMS && [ ! -f "data/$name.mat" ]; then
         bash scripts/get_data.sh "$name" || { failed+=("$name"); continue; }
     fi
+    log="log/log_eval_$name.txt"; [ "$MODEL" = eal_gan ] || log="log/log_eval_${MODEL}_$name.txt"
     set +e
-    .venv/bin/python -u train_eval.py --data_name "$name" --resume True "${flags[@]}" 2>&1 \
-        | tee "log/log_eval_$name.txt"
+    .venv/bin/python -u train_eval.py --data_name "$name" --model "$MODEL" --resume True \
+        "${flags[@]}" 2>&1 | tee "$log"
     status=${PIPESTATUS[0]}
     set -e
     [ "$status" -eq 0 ] || failed+=("$name")

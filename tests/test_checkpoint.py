@@ -25,6 +25,11 @@ def test_round_trip_gives_bit_identical_scores(trained, tmp_path):
     np.testing.assert_array_equal(loaded.member_lr_, model.member_lr_)
     assert loaded.selected_epoch_ == model.selected_epoch_
     assert loaded.meta_["seed"] == 42 and loaded.config == model.config
+    assert len(loaded.history_) == len(model.history_) == 2
+    for saved, kept in zip(loaded.history_, model.history_):
+        assert saved.keys() == kept.keys()
+        for key, value in kept.items():
+            assert saved[key] == pytest.approx(value), key
     assert sorted(os.listdir(tmp_path / "m")) == ["discriminators.ckpt", "generator.ckpt",
                                                   "history.csv", "meta.json"]
 

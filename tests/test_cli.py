@@ -38,7 +38,7 @@ def workspace(tmp_path):
 def flags(ws, *extra):
     return ["--data_path", ws / "data", "--weights_dir", ws / "weights", "--results_dir",
             ws / "results", "--max_epochs", 3, "--batch_size", 64, "--ensemble_num", 3,
-            "--print", "False", *extra]
+            "--print", "False", "--plots", "False", *extra]
 
 
 def snapshot(ws):

@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 from sklearn.metrics import average_precision_score, roc_auc_score
 
-from models.metrics import auc_score, average_precision, evaluate, gmean_score, precision_at_n
+from models.metrics import (auc_score, average_precision, best_gmean_threshold, evaluate,
+                            gmean_score, precision_at_n)
 
 
 @pytest.mark.parametrize("seed", range(4))
@@ -43,3 +44,23 @@ def test_nan_scores_give_nan_not_an_exception():
 def test_single_class_is_an_error():
     with pytest.raises(ValueError, match="both"):
         auc_score(np.zeros(5), np.arange(5))
+
+
+def test_best_gmean_threshold_hand_made():
+    y = np.array([0, 0, 1, 1])
+    assert best_gmean_threshold(y, np.array([0.1, 0.2, 0.8, 0.9])) == pytest.approx(0.5)
+    # unbounded scores: the best cut lies between 3.0 and 7.0, whatever the scale
+    assert best_gmean_threshold(y, np.array([-40.0, 3.0, 7.0, 100.0])) == pytest.approx(5.0)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_best_gmean_threshold_beats_every_other_cut(seed):
+    rng = np.random.default_rng(seed)
+    y = (rng.random(200) < 0.2).astype(int)
+    y[:2] = [0, 1]
+    scores = np.round(rng.normal(size=200) + y, 1)  # ties
+    chosen = best_gmean_threshold(y, scores)
+    # brute force over cuts at every score and beyond both ends
+    best = max(gmean_score(y, scores, t) for t in np.r_[scores, scores.max() + 1])
+    assert gmean_score(y, scores, chosen) == pytest.approx(best, abs=1e-12)
+    assert not np.isin(chosen, scores)  # never on a row's own score

@@ -1,0 +1,56 @@
+"""Small building blocks for the GAN / autoencoder detectors of models/*.
+
+Weights are drawn with NumPy from the caller's generator, as PyTorch's
+nn.Linear draws them (U(-1/sqrt(in), 1/sqrt(in)) for weight and bias), so a
+seed fixes a model independently of MindSpore's random state.
+"""
+import numpy as np
+import mindspore as ms
+from mindspore import nn, ops, Tensor
+
+from .optim import StackedAdam
+
+GAN_BETAS = (0.5, 0.999)          # DCGAN's Adam setting, used by GANomaly, EGBAD, AnoGAN
+AUTOENCODER_BETAS = (0.9, 0.999)  # Adam's defaults
+
+
+def dense(rng, fan_in, fan_out):
+    bound = 1.0 / np.sqrt(fan_in)
+    return nn.Dense(fan_in, fan_out,
+                    weight_init=Tensor(rng.uniform(-bound, bound, (fan_out, fan_in)), ms.float32),
+                    bias_init=Tensor(rng.uniform(-bound, bound, fan_out), ms.float32))
+
+
+def mlp(rng, sizes, final_activation=None):
+    """Dense layers through `sizes` with LeakyReLU(0.2) between them."""
+    layers = []
+    for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        layers.append(dense(rng, fan_in, fan_out))
+        if i < len(sizes) - 2:
+            layers.append(nn.LeakyReLU(0.2))
+    if final_activation is not None:
+        layers.append(final_activation)
+    return nn.SequentialCell(layers)
+
+
+def bce_with_logits(logits, target):
+    """Mean binary cross-entropy of logits against a constant 0/1 target."""
+    return ops.binary_cross_entropy_with_logits(logits, ops.full_like(logits, target),
+                                                ops.ones_like(logits), ops.ones_like(logits))
+
+
+class OptimizerStep(nn.Cell):
+    """One Adam update of `params` on the scalar returned by `loss_cell(*inputs)`.
+
+    It does not prefix parameter names, so networks keep their saved names.
+    """
+
+    def __init__(self, loss_cell, params, lr, name, betas):
+        super().__init__(auto_prefix=False)
+        self.loss_cell = loss_cell
+        self.optimizer = StackedAdam(params, lr, name=name, betas=betas)
+        self.grad_fn = ms.value_and_grad(self.loss_cell, None, self.optimizer.params)
+
+    def construct(self, *inputs):
+        loss, grads = self.grad_fn(*inputs)
+        return ops.depend(loss, self.optimizer(grads))

@@ -1,0 +1,163 @@
+"""Detectors trained on normal rows only: shared loop, threshold, save / load.
+
+GANomaly, EGBAD, AnoGAN, the autoencoder and the VAE learn what normal rows
+look like, as in their papers: `fit` keeps only the rows with label 0 of the
+training part.  Their scores are not probabilities, so the threshold for
+`predict` (and for Gmean) is the one that maximises Gmean on the validation
+split; without validation data it is the 95th percentile of the normal
+training rows' scores.  They train for a fixed number of epochs (no epoch
+selection).  A subclass builds its networks and compiled steps and says how
+to score a chunk of rows; batches have a fixed size (the remainder of an
+epoch's shuffled rows is left for the next epochs), so each graph compiles
+once.
+"""
+import dataclasses
+import time
+
+import numpy as np
+from mindspore import nn, Tensor
+
+from .base import (Detector, TrainingDiverged, check_features, check_training_data,
+                   score_in_chunks)
+from .metrics import best_gmean_threshold
+from .runtime import seeded_generators
+
+NO_VALIDATION_QUANTILE = 95.0
+
+
+@dataclasses.dataclass
+class SemiSupervisedConfig:
+    max_epochs: int = 100
+    batch_size: int = 128
+    lr_g: float = 0.001           # generator / encoders / autoencoder
+    lr_d: float = 0.001           # discriminator (GAN models)
+    seed: int = 42
+
+    def validate(self):
+        for name in ("max_epochs", "batch_size"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        for name in ("lr_g", "lr_d"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+        return self
+
+
+def hidden_size(n_features):
+    return 2 * n_features
+
+
+def latent_size(n_features):
+    return max(2, n_features // 2)
+
+
+class _NamedNetworks(nn.Cell):
+    """Holds the networks as attributes so that their parameters get unique
+    names (generator.*, discriminator.*), which checkpoints are keyed by."""
+
+    def __init__(self, networks):
+        super().__init__()
+        for name, cell in networks.items():
+            setattr(self, name, cell)
+
+
+class SemiSupervisedDetector(Detector):
+    """Base class; subclasses define `_build`, `_train_batch` and `_score_chunk`."""
+
+    config_class = SemiSupervisedConfig
+
+    def __init__(self, config=None, **params):
+        self.config = dataclasses.replace(config or self.config_class(), **params).validate()
+        self.networks = None
+        self.history_ = []
+
+    # -- subclass hooks --------------------------------------------------
+    def _build(self, n_features, rng):
+        """Create the networks (through `_register`) and the compiled training steps."""
+        raise NotImplementedError
+
+    def _train_batch(self, x, noise_rng):
+        """Update on one batch of normal rows; returns {loss name: value}."""
+        raise NotImplementedError
+
+    def _score_chunk(self, x):
+        """Anomaly scores of one padded chunk (Tensor) as a NumPy array."""
+        raise NotImplementedError
+
+    # -- shared behaviour ------------------------------------------------
+    def _register(self, **networks):
+        """Name the networks (name.* parameters) before steps are built on them."""
+        self.networks = _NamedNetworks(networks)
+        return networks
+
+    def _setup(self, n_features):
+        rngs = seeded_generators(self.config.seed, ("init", "shuffle", "noise", "score"))
+        self.n_features_ = int(n_features)
+        self.score_rng_ = rngs["score"]
+        self._build(n_features, rngs["init"])
+        return rngs
+
+    def fit(self, X, y, X_val=None, y_val=None, on_epoch=None):
+        """Train on the normal rows of (X, y); pick the threshold on (X_val, y_val)."""
+        X, y, X_val, y_val = check_training_data(X, y, X_val, y_val)
+        normal = X[y == 0]
+        rngs = self._setup(X.shape[1])
+        batch = min(self.config.batch_size, len(normal))
+        self.history_ = []
+        for epoch in range(1, self.config.max_epochs + 1):
+            started = time.perf_counter()
+            order = rngs["shuffle"].permutation(len(normal))
+            losses = [self._train_batch(Tensor(normal[order[i:i + batch]]), rngs["noise"])
+                      for i in range(0, len(normal) - batch + 1, batch)]
+            record = {"epoch": epoch,
+                      **{key: float(np.mean([step[key] for step in losses])) for key in losses[0]},
+                      "seconds": time.perf_counter() - started}
+            self.history_.append(record)
+            if on_epoch is not None:
+                on_epoch(record)
+        self._calibrate(normal, X_val, y_val)
+        return self
+
+    def _calibrate(self, normal, X_val, y_val):
+        train_scores = self.decision_function(normal)
+        if not np.isfinite(train_scores).all():
+            raise TrainingDiverged(f"{self.label} training diverged: its scores of the training "
+                                   f"rows are not finite (try a smaller lr_g / lr_d)")
+        self.score_range_ = (float(train_scores.min()), float(train_scores.max()))
+        if X_val is None:
+            self.threshold_ = float(np.percentile(train_scores, NO_VALIDATION_QUANTILE))
+        else:
+            self.threshold_ = best_gmean_threshold(y_val, self.decision_function(X_val))
+
+    def decision_function(self, X):
+        """Anomaly score per row; higher means more anomalous."""
+        if self.networks is None:
+            raise RuntimeError("the model is not trained yet: call fit() or load() first")
+        return score_in_chunks(self._score_chunk, check_features(X, self.n_features_))
+
+    def predict_proba(self, X):
+        """Scores min-max scaled by the training rows' range, as PyOD's 'linear' method."""
+        low, high = self.score_range_
+        scaled = np.clip((self.decision_function(X) - low) / max(high - low, 1e-12), 0.0, 1.0)
+        return np.stack([1.0 - scaled, scaled], axis=1)
+
+    selected_epoch_ = None   # fixed number of epochs, no epoch selection
+    labels_queried_ = None   # every normal training row is used
+
+    def fit_summary(self):
+        return [f"threshold {self.threshold_:.6g} (best Gmean on the validation part)"]
+
+    def describe(self):
+        return {"model": self.name, "n_features": self.n_features_,
+                "config": dataclasses.asdict(self.config), "threshold": self.threshold_,
+                "score_range": list(self.score_range_), "selected_epoch": None}
+
+    @classmethod
+    def load(cls, directory):
+        meta, config = cls._saved_config(directory)
+        model = cls(config)
+        model._setup(meta["n_features"])
+        model._load_saved(directory, meta)
+        model.threshold_ = meta["threshold"]
+        model.score_range_ = tuple(meta["score_range"])
+        return model

@@ -1,0 +1,56 @@
+"""Regenerate the figures under results/plots from saved models and results/runs.csv.
+
+    .venv/bin/python scripts/plot_results.py [--models eal_gan vae ...] [--datasets glass ...]
+
+For every saved model (weights/DATASET for EAL-GAN, weights/MODEL/DATASET for
+the others): its training curves (history.csv, selected epoch marked) and the
+ROC and precision-recall curves of its test split, which the model scores
+again on the split recorded with it; then, per model in results/runs.csv, a
+bar chart of mean test AUC and Gmean per dataset with the std over seeds.
+Results tables are not touched.
+"""
+import argparse
+import os
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+from models import DETECTORS, plots, runtime  # noqa: E402  (first: sets MindSpore's log level)
+from dataloader import ODDS_DATASETS, load_table, resolve_data_file  # noqa: E402
+from models.results import RUN_COLUMNS, RUNS_FILE, read_rows  # noqa: E402
+import train_eval  # noqa: E402
+
+
+def saved_datasets(args):
+    folder = train_eval.weights_folder(args, "")
+    return [d for d in ODDS_DATASETS if os.path.isfile(os.path.join(folder, d, "meta.json"))]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--models", nargs="+", default=list(DETECTORS), choices=list(DETECTORS))
+    parser.add_argument("--datasets", nargs="+", help="default: every dataset with weights")
+    cli = parser.parse_args()
+    os.chdir(ROOT)  # the settings' paths (data/, weights/) are relative to the repository
+    runtime.configure()
+    results = os.path.join(ROOT, "results")
+    for model in cli.models:
+        args = train_eval.resolve_settings(["--model", model, "--resume", "True",
+                                            "--results_dir", results])
+        for dataset in cli.datasets or saved_datasets(args):
+            args.data_name = dataset
+            table = load_table(resolve_data_file(args.data_path, dataset))
+            weights = train_eval.weights_folder(args, dataset)
+            detector, data, _ = train_eval.load_trained(args, table, weights)
+            _, test_scores = train_eval.evaluate_parts(detector, data)
+            train_eval.draw_figures(args, table, detector, data, test_scores)
+    runs = read_rows(os.path.join(results, RUNS_FILE), RUN_COLUMNS)
+    for name, detector in DETECTORS.items():
+        if any(r["Model"] == detector.label for r in runs):
+            plots.summary_bars(runs, detector.label,
+                               os.path.join(results, "plots", f"summary_{name}.png"))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,134 @@
+"""GANomaly, EGBAD, AnoGAN, AutoEncoder and VAE: losses vs NumPy, training, round trips."""
+import numpy as np
+import pytest
+from mindspore import Tensor, nn
+
+from conftest import separable_data
+from models.anogan import AnoGAN, residual_loss
+from models.autoencoder import AutoEncoder
+from models.base import TrainingDiverged
+from models.egbad import EGBAD
+from models.egbad import anomaly_score as egbad_score
+from models.ganomaly import GANomaly
+from models.ganomaly import generator_loss as ganomaly_loss
+from models.layers import bce_with_logits
+from models.metrics import auc_score, gmean_score
+from models.vae import DECODER_LOG_VAR_FLOOR, VAE, gaussian_nll, kl_to_standard_normal
+
+DETECTORS = (AutoEncoder, VAE, GANomaly, EGBAD, AnoGAN)
+
+
+def t(a):
+    return Tensor(np.asarray(a, dtype=np.float32))
+
+
+def np_mlp(cell, x):
+    """NumPy forward of an nn.SequentialCell of Dense and LeakyReLU(0.2) layers."""
+    for layer in cell.cell_list:
+        if isinstance(layer, nn.Dense):
+            x = x @ layer.weight.asnumpy().T + layer.bias.asnumpy()
+        else:
+            x = np.where(x > 0, x, 0.2 * x)
+    return x
+
+
+@pytest.fixture
+def arrays():
+    rng = np.random.default_rng(0)
+    return [rng.standard_normal((6, 4)) for _ in range(6)]
+
+
+def test_ganomaly_generator_loss(arrays):
+    x, recon, z, z2, f1, f2 = arrays
+    want = ((f1 - f2) ** 2).mean() + 50 * np.abs(x - recon).mean() + ((z - z2) ** 2).mean()
+    got = ganomaly_loss(*map(t, arrays))
+    np.testing.assert_allclose(float(got.asnumpy()), want, rtol=1e-5)
+
+
+def test_egbad_and_anogan_scores(arrays):
+    x, recon, f1, f2 = arrays[:4]
+    np.testing.assert_allclose(egbad_score(t(x), t(recon), t(f1), t(f2)).asnumpy(),
+                               0.9 * np.abs(x - recon).mean(-1) + 0.1 * np.abs(f1 - f2).mean(-1),
+                               rtol=1e-5)
+    np.testing.assert_allclose(residual_loss(t(x), t(recon), t(f1), t(f2)).asnumpy(),
+                               0.9 * np.abs(x - recon).mean(-1) + 0.1 * np.abs(f1 - f2).mean(-1),
+                               rtol=1e-5)
+
+
+def test_vae_terms(arrays):
+    x, mean, log_var = arrays[0], arrays[1], 0.3 * arrays[2]
+    nll = 0.5 * (np.log(2 * np.pi) + log_var + (x - mean) ** 2 / np.exp(log_var)).sum(-1)
+    np.testing.assert_allclose(gaussian_nll(t(x), t(mean), t(log_var)).asnumpy(), nll, rtol=1e-5)
+    kl = 0.5 * (mean ** 2 + np.exp(log_var) - 1 - log_var).sum(-1)
+    np.testing.assert_allclose(kl_to_standard_normal(t(mean), t(log_var)).asnumpy(), kl,
+                               rtol=1e-5)
+
+
+def test_bce_with_logits(arrays):
+    logits = arrays[0]
+    for target in (0.0, 1.0):
+        p = 1 / (1 + np.exp(-logits))
+        want = -(target * np.log(p) + (1 - target) * np.log(1 - p)).mean()
+        np.testing.assert_allclose(float(bce_with_logits(t(logits), target).asnumpy()), want,
+                                   rtol=1e-5)
+
+
+def test_autoencoder_score_is_numpy_reconstruction_error():
+    X, y = separable_data(rows=200, features=5)
+    model = AutoEncoder(max_epochs=2, batch_size=64).fit(X, y)
+    net = model.networks.autoencoder
+    want = ((X - np_mlp(net.decoder, np_mlp(net.encoder, X))) ** 2).mean(-1)
+    np.testing.assert_allclose(model.decision_function(X), want, rtol=1e-4, atol=1e-6)
+
+
+def test_vae_decoder_variance_is_floored():
+    X, y = separable_data(rows=200, features=4)
+    net = VAE(max_epochs=1, batch_size=64).fit(X, y).networks.vae
+    z = 30.0 * np.random.default_rng(0).standard_normal((50, net.latent))  # far out: extremes
+    out = np_mlp(net.decoder, z)
+    raw = out[:, 4:] - DECODER_LOG_VAR_FLOOR
+    want = DECODER_LOG_VAR_FLOOR + np.logaddexp(0.0, raw)   # floor + softplus
+    mean, log_var = (a.asnumpy() for a in net.decode(t(z)))
+    np.testing.assert_allclose(mean, out[:, :4], rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(log_var, want, rtol=1e-4, atol=1e-5)
+    assert log_var.min() >= DECODER_LOG_VAR_FLOOR
+
+
+def test_ganomaly_score_is_numpy_latent_distance():
+    X, y = separable_data(rows=200, features=5)
+    model = GANomaly(max_epochs=2, batch_size=64).fit(X, y)
+    g = model.networks.generator
+    z = np_mlp(g.encoder, X)
+    want = ((z - np_mlp(g.reencoder, np_mlp(g.decoder, z))) ** 2).mean(-1)
+    np.testing.assert_allclose(model.decision_function(X), want, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("detector,epochs", [(AutoEncoder, 20), (VAE, 20), (GANomaly, 50),
+                                             (EGBAD, 20), (AnoGAN, 30)])
+def test_short_training_finds_the_anomaly_cluster(detector, epochs, tmp_path):
+    X, y = separable_data(rows=800, features=6, seed=1)
+    X_val, y_val = separable_data(rows=300, features=6, seed=2)
+    X_test, y_test = separable_data(rows=300, features=6, seed=3)
+    model = detector(max_epochs=epochs, batch_size=64).fit(X, y, X_val, y_val)
+    scores = model.decision_function(X_test)
+    assert auc_score(y_test, scores) >= 0.95
+    assert gmean_score(y_test, scores, model.threshold_) >= 0.85
+    model.save(tmp_path / detector.name)
+    loaded = detector.load(tmp_path / detector.name)
+    np.testing.assert_array_equal(loaded.decision_function(X_test), scores)
+    np.testing.assert_array_equal(loaded.predict(X_test), model.predict(X_test))
+
+
+def test_training_uses_normal_rows_only():
+    X, y = separable_data(rows=300, features=4)
+    poisoned = X.copy()
+    poisoned[y == 1] = 1e3   # anomalies that would wreck any fit that used them
+    first = AutoEncoder(max_epochs=3, batch_size=32).fit(X, y).decision_function(X[y == 0])
+    again = AutoEncoder(max_epochs=3, batch_size=32).fit(poisoned, y).decision_function(X[y == 0])
+    np.testing.assert_array_equal(first, again)
+
+
+def test_divergence_is_an_error_not_nan_scores():
+    X, y = separable_data(rows=200, features=4)
+    with pytest.raises(TrainingDiverged, match="AutoEncoder training diverged"):
+        AutoEncoder(max_epochs=5, batch_size=32, lr_g=1e6).fit(1e3 * X, y, X, y)
