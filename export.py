@@ -1,0 +1,95 @@
+"""Export a trained EAL-GAN scorer to MINDIR: raw rows in, anomaly scores out.
+
+    python export.py --weights weights/cardio --file_format MINDIR [--file_name cardio_eal_gan]
+
+The exported graph applies the training split's standardisation (missing
+cells count as the training mean) and returns the ensemble mean of the
+auxiliary heads, one score per row; its batch dimension is dynamic.  Load it
+with `ms.load(path)` and `nn.GraphCell`.
+"""
+import argparse
+import os
+import sys
+import tempfile
+
+import numpy as np
+
+from models import EALGAN, runtime
+from models.checkpoint import CheckpointError, read_meta
+import mindspore as ms
+from mindspore import nn, ops, Tensor
+
+FILE_FORMATS = ("MINDIR",)
+
+
+class ScoringNetwork(nn.Cell):
+    """(x - mean) / scale, NaN -> 0, then the ensemble score.
+
+    The scaling runs in float64, as preprocess.Standardizer does, so exported
+    and Python scores agree to float32 rounding of the network alone.
+    """
+
+    def __init__(self, networks, mean, scale):
+        super().__init__()
+        self.networks = networks
+        self.mean = Tensor(np.asarray(mean, dtype=np.float64))
+        self.scale = Tensor(np.asarray(scale, dtype=np.float64))
+
+    def construct(self, x):
+        z = (x.astype(ms.float64) - self.mean) / self.scale
+        z = ops.select(ops.isnan(z), ops.zeros_like(z), z).astype(ms.float32)
+        return self.networks(z)
+
+
+def scoring_network(weights):
+    """The model in `weights` with its scaler, ready to export or call."""
+    meta = read_meta(weights)
+    if "scaler" not in meta:
+        raise CheckpointError(f"{weights}/meta.json has no scaler; retrain the model with "
+                              "train_eval.py to export it")
+    model = EALGAN.load(weights)
+    return ScoringNetwork(model.networks, meta["scaler"]["mean"], meta["scaler"]["scale"]), meta
+
+
+def export(weights, file_name, file_format="MINDIR"):
+    """Write FILE_NAME.mindir atomically; returns its path."""
+    if file_format not in FILE_FORMATS:
+        raise CheckpointError(f"file_format {file_format!r} is not supported; use MINDIR")
+    network, meta = scoring_network(weights)
+    target = f"{file_name}.mindir"
+    folder = os.path.dirname(os.path.abspath(target))
+    os.makedirs(folder, exist_ok=True)
+    staging = tempfile.mkdtemp(prefix=".export.", dir=folder)
+    try:
+        example = Tensor(shape=[None, meta["n_features"]], dtype=ms.float32)
+        ms.export(network, example, file_name=os.path.join(staging, "model"),
+                  file_format=file_format)
+        os.replace(os.path.join(staging, "model.mindir"), target)
+    finally:
+        for name in os.listdir(staging):
+            os.remove(os.path.join(staging, name))
+        os.rmdir(staging)
+    return target
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--weights", required=True,
+                        help="a trained EAL-GAN model folder, e.g. weights/cardio")
+    parser.add_argument("--file_format", default="MINDIR", help="MINDIR")
+    parser.add_argument("--file_name", help="output path without extension "
+                        "(default: DATASET_eal_gan in the current folder)")
+    parser.add_argument("--device_target", default="CPU")
+    args = parser.parse_args(argv)
+    try:
+        runtime.configure(args.device_target)
+        name = args.file_name or f"{os.path.basename(os.path.normpath(args.weights))}_eal_gan"
+        print(f"exported -> {export(args.weights, name, args.file_format)}")
+    except (CheckpointError, runtime.DeviceError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

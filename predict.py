@@ -1,0 +1,173 @@
+"""Score new rows with a trained model (EAL-GAN or any detector of this repository).
+
+    python predict.py --weights weights/cardio --input new_rows.csv [--output scores.csv]
+                      [--threshold 0.5]
+
+The input is a .mat file with X, or a CSV with or without a header row.  With
+a header and a model trained on a CSV, columns are matched by name (order and
+an extra label column do not matter); otherwise the feature count must match.
+Rows are scaled with the training split's statistics saved with the weights
+(missing cells count as the training mean) and scored in chunks, so memory
+stays bounded for any number of rows.  The output CSV has one `score,label`
+line per input row (label = score >= threshold; by default the model's own
+threshold: 0.5 for EAL-GAN, the one chosen on validation for the others) and
+appears only when complete.
+"""
+import argparse
+import csv
+import os
+import sys
+import tempfile
+import time
+
+import numpy as np
+import pandas as pd
+import scipy.io
+
+from dataloader import LABEL_COLUMNS
+from models import DETECTORS, runtime
+from models.checkpoint import CheckpointError, read_meta
+from preprocess import Standardizer
+
+CHUNK_ROWS = 100_000
+
+
+class PredictError(ValueError):
+    """The input cannot be scored by this model."""
+
+
+def load_model(weights):
+    meta = read_meta(weights)
+    if "scaler" not in meta:
+        raise PredictError(f"{weights}/meta.json has no scaler (training statistics); retrain "
+                           "the model with train_eval.py")
+    if meta.get("model") not in DETECTORS:
+        raise PredictError(f"{weights}/meta.json names no known model ({meta.get('model')!r})")
+    return DETECTORS[meta["model"]].load(weights), Standardizer.from_dict(meta["scaler"]), meta
+
+
+def _is_number(text):
+    try:
+        float(text)
+    except ValueError:
+        return text.strip() == ""
+    return True
+
+
+def _csv_columns(path, n_features, feature_names):
+    """(header row present?, columns to read in training order or None)."""
+    with open(path, newline="", encoding="utf-8") as handle:
+        first = next(csv.reader(handle), None)
+    if not first:
+        raise PredictError(f"{path} is empty")
+    if all(_is_number(cell) for cell in first):
+        if len(first) != n_features:
+            raise PredictError(f"{path} has {len(first)} columns but the model expects "
+                               f"{n_features} features")
+        return False, None
+    header = [c.strip() for c in first]
+    if feature_names:
+        missing = [n for n in feature_names if n not in header]
+        if missing:
+            raise PredictError(f"{path} lacks the model's feature column(s) "
+                               f"{', '.join(missing[:5])}")
+        return True, list(feature_names)
+    features = [c for c in header if c.lower() not in LABEL_COLUMNS]
+    if len(features) != n_features:
+        raise PredictError(f"{path} has {len(features)} feature columns but the model expects "
+                           f"{n_features}")
+    return True, features
+
+
+def _numeric(frame, path, first_row):
+    for column in frame.columns:
+        if frame[column].dtype.kind not in "biuf":
+            values = pd.to_numeric(frame[column], errors="coerce")
+            bad = values.isna() & frame[column].notna()
+            if bad.any():
+                row = first_row + int(np.flatnonzero(bad.to_numpy())[0])
+                raise PredictError(f"{path}: non-numeric value {frame[column][bad].iloc[0]!r} "
+                                   f"in column {column!r}, data row {row}")
+            frame[column] = values
+    return frame.to_numpy(dtype=np.float64)
+
+
+def read_chunks(path, n_features, feature_names):
+    """Feature arrays of at most CHUNK_ROWS rows, in input order."""
+    if not os.path.isfile(path):
+        raise PredictError(f"{path} not found")
+    if path.lower().endswith(".mat"):
+        try:
+            X = scipy.io.loadmat(path).get("X")
+        except (NotImplementedError, ValueError, TypeError, OSError) as err:
+            raise PredictError(f"{path} is not a readable MATLAB v5 .mat file ({err})") from err
+        if X is None or np.ndim(X) != 2 or X.shape[1] != n_features:
+            raise PredictError(f"{path} needs X of shape (rows, {n_features})")
+        for start in range(0, len(X), CHUNK_ROWS):
+            yield np.asarray(X[start:start + CHUNK_ROWS], dtype=np.float64)
+        return
+    has_header, columns = _csv_columns(path, n_features, feature_names)
+    reader = pd.read_csv(path, header=0 if has_header else None, usecols=columns,
+                         chunksize=CHUNK_ROWS)
+    first_row = 1
+    for frame in reader:
+        if columns is not None:
+            frame = frame[columns]
+        yield _numeric(frame, path, first_row)
+        first_row += len(frame)
+
+
+def predict(weights, input_path, output, threshold=None):
+    """Write OUTPUT (score,label per row); returns (rows, seconds).
+
+    threshold None: the model's own (threshold_)."""
+    model, scaler, meta = load_model(weights)
+    threshold = model.threshold_ if threshold is None else threshold
+    started, rows = time.perf_counter(), 0
+    folder = os.path.dirname(os.path.abspath(output))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".predict.", suffix=".csv", dir=folder)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write("score,label\n")
+            for chunk in read_chunks(input_path, meta["n_features"], meta.get("feature_names")):
+                if np.isinf(chunk).any():
+                    raise PredictError(f"{input_path}: infinite value in data row "
+                                       f"{rows + 1 + int(np.nonzero(np.isinf(chunk))[0][0])}")
+                scores = model.decision_function(scaler.transform(chunk))
+                labels = (scores >= threshold).astype(np.int8)
+                handle.write("".join(f"{s:.6f},{label}\n" for s, label in zip(scores, labels)))
+                rows += len(chunk)
+        if rows == 0:
+            raise PredictError(f"{input_path} has no data rows")
+        os.replace(tmp, output)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return rows, time.perf_counter() - started
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--weights", required=True,
+                        help="a trained model folder, e.g. weights/cardio")
+    parser.add_argument("--input", required=True, help="rows to score: .csv or .mat")
+    parser.add_argument("--output", help="scores CSV (default: INPUT_scores.csv)")
+    parser.add_argument("--threshold", type=float,
+                        help="score at or above which a row is labelled 1 (default: the "
+                        "model's own: 0.5 for EAL-GAN, chosen on validation for the others)")
+    parser.add_argument("--device_target", default="CPU")
+    args = parser.parse_args(argv)
+    output = args.output or f"{os.path.splitext(args.input)[0]}_scores.csv"
+    try:
+        runtime.configure(args.device_target)
+        rows, seconds = predict(args.weights, args.input, output, args.threshold)
+    except (PredictError, CheckpointError, runtime.DeviceError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(f"scored {rows} rows in {seconds:.1f}s ({rows / seconds:,.0f} rows/s) -> {output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
