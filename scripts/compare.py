@@ -1,4 +1,4 @@
-"""Write results/COMPARISON.md and the README's results table from the run tables.
+"""Write results/COMPARISON.md and the READMEs' results table from the run tables.
 
     .venv/bin/python scripts/compare.py
 
@@ -18,6 +18,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 from dataloader import ODDS_DATASETS  # noqa: E402
+from models import DETECTORS  # noqa: E402
 from models.results import RUN_COLUMNS, RUNS_FILE, read_rows  # noqa: E402
 from models.checkpoint import atomic_write_text  # noqa: E402
 
@@ -63,7 +64,7 @@ def mark(ours, other):
 
 def metric_table(found, metric, datasets, models):
     index = 0 if metric == "AUC" else 1
-    header = ["Data", OURS, *models, PORT_NAME, "vs best baseline", "vs port"]
+    header = ["Data", OURS, *models, PORT_NAME, "vs best other", "vs port"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for dataset in datasets:
         ours = found.get(OURS, {}).get(dataset, {}).get(metric, [])
@@ -84,9 +85,14 @@ def _mean_of_means(per_dataset, metric, datasets):
     return f"**{np.mean(values):.4f}**" if len(values) == len(datasets) else "-"
 
 
+def seed_count(per_dataset):
+    """'5 seeds', '1 seed', or '1/5 seeds' when datasets differ."""
+    counts = sorted({len(v["AUC"]) for v in per_dataset.values()})
+    return f"{'/'.join(map(str, counts))} seed{'s' if counts[-1] > 1 else ''}"
+
+
 def seeds_line(found):
-    counts = {model: sorted({len(v["AUC"]) for v in per.values()}) for model, per in found.items()}
-    return ", ".join(f"{m}: {'/'.join(map(str, c))} seed(s) per dataset" for m, c in counts.items())
+    return ", ".join(f"{model}: {seed_count(per)} per dataset" for model, per in found.items())
 
 
 def comparison(found, datasets, models):
@@ -98,12 +104,16 @@ def comparison(found, datasets, models):
         f"({seeds_line(found)}).",
         "Every method uses the same 6:2:2 stratified splits, train-only scaling and test metrics;",
         "EAL-GAN's epoch is chosen on the validation part. Gmean is sqrt(TPR x TNR) at the",
-        "threshold 0.5 (IsolationForest: on its min-max scaled score).",
+        "threshold 0.5 for EAL-GAN and the scikit-learn classifiers, on the min-max scaled score",
+        "for IsolationForest, and, for GANomaly, EGBAD, AnoGAN, AE and VAE (trained on normal",
+        "rows only, scores that are not probabilities), at the threshold that maximises Gmean on",
+        "the validation part. No threshold or epoch is chosen on the test part.",
         "",
         f"*{PORT_NAME}*: the numbers published by the earlier MindSpore port of EAL-GAN, one",
         "split (seed 42) whose epoch was selected on its test part, with a Gmean whose threshold",
         "was set from the test labels (top-n); they are optimistic and not directly comparable.",
-        "*vs best baseline* / *vs port*: W where EAL-GAN's mean is higher, L where lower, = on a",
+        "*vs best other* / *vs port*: W where EAL-GAN's mean is higher than the best other",
+        "method's mean / the port's number, L where lower, = on a",
         "tie at four decimals.",
         "",
         "## Test AUC", "", metric_table(found, "AUC", datasets, models), "",
@@ -111,15 +121,26 @@ def comparison(found, datasets, models):
     ])
 
 
-def readme_table(found, datasets):
+def readme_table(found, datasets, detectors):
+    """EAL-GAN's mean ± std, then each other detector's mean AUC / Gmean."""
     ours = found.get(OURS, {})
-    lines = ["| Dataset | AUC | Gmean | seeds |", "|---|---|---|---|"]
+    others = [m for m in detectors if m in found]
+    header = ["Dataset", f"{OURS} AUC", f"{OURS} Gmean", "seeds",
+              *(f"{m} AUC / Gmean ({seed_count(found[m])})" for m in others)]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for dataset in datasets:
-        if dataset in ours:
-            lines.append(f"| {dataset} | {cell(ours[dataset]['AUC'])} | "
-                         f"{cell(ours[dataset]['Gmean'])} | {len(ours[dataset]['AUC'])} |")
+        row = [dataset, cell(ours[dataset]["AUC"]), cell(ours[dataset]["Gmean"]),
+               str(len(ours[dataset]["AUC"]))]
+        for model in others:
+            runs = found[model].get(dataset)
+            row.append(f"{np.mean(runs['AUC']):.4f} / {np.mean(runs['Gmean']):.4f}"
+                       if runs else "-")
+        lines.append("| " + " | ".join(row) + " |")
     means = [_mean_of_means(ours, m, datasets) for m in ("AUC", "Gmean")]
-    lines.append(f"| **mean** | {means[0]} | {means[1]} | |")
+    for model in others:
+        pair = [_mean_of_means(found[model], m, datasets) for m in ("AUC", "Gmean")]
+        means.append(" / ".join(pair))
+    lines.append(f"| **mean** | {means[0]} | {means[1]} | | " + " | ".join(means[2:]) + " |")
     return "\n".join(lines)
 
 
@@ -137,10 +158,14 @@ def main():
     if OURS not in found:
         sys.exit("results/runs.csv has no EAL-GAN runs yet; run scripts/run_all.sh first")
     datasets = [d for d in ODDS_DATASETS if d in found[OURS]]
-    models = [m for m in found if m != OURS]
+    detectors = [DETECTORS[name].label for name in DETECTORS if DETECTORS[name].label != OURS]
+    models = [m for m in detectors if m in found] + \
+        [m for m in found if m != OURS and m not in detectors]
     atomic_write_text(os.path.join(results, "COMPARISON.md"), comparison(found, datasets, models))
-    update_readme(os.path.join(ROOT, "README.md"), readme_table(found, datasets))
-    print("wrote results/COMPARISON.md and the README results table")
+    table = readme_table(found, datasets, detectors)
+    for readme in ("README.md", "README_CN.md"):
+        update_readme(os.path.join(ROOT, readme), table)
+    print("wrote results/COMPARISON.md and the results tables of README.md and README_CN.md")
 
 
 if __name__ == "__main__":
