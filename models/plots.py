@@ -32,21 +32,28 @@ def _save(figure, path):
 LOSS_LABELS = {"loss_d": "discriminator(s)", "loss_g": "generator", "loss": "loss"}
 
 
+METRIC_STYLES = (("train_auc", "C0:"), ("train_gmean", "C1:"), ("val_auc", "C0-"),
+                 ("val_gmean", "C1-"))
+
+
 def training_curves(history, selected_epoch, path, title):
-    """Losses and train / validation AUC and Gmean per epoch, selected epoch marked."""
+    """Losses per epoch and, where the history has them (EAL-GAN), train / validation
+    AUC and Gmean per epoch; the selected epoch marked."""
     epochs = [int(r["epoch"]) for r in history]
-    figure, (losses, metrics) = plt.subplots(1, 2, figsize=(11, 4))
-    loss_keys = [key for key in history[0] if key.startswith("loss")]
-    for key in loss_keys:
+    metric_styles = [(key, style) for key, style in METRIC_STYLES if key in history[0]]
+    figure, axes = plt.subplots(1, 2 if metric_styles else 1,
+                                figsize=(11, 4) if metric_styles else (5.5, 4), squeeze=False)
+    losses = axes[0][0]
+    for key in (key for key in history[0] if key.startswith("loss")):
         losses.plot(epochs, [float(r[key]) for r in history], label=LOSS_LABELS.get(key, key))
     losses.set(xlabel="epoch", ylabel="loss", title="losses")
-    for key, style in (("train_auc", "C0:"), ("train_gmean", "C1:"), ("val_auc", "C0-"),
-                       ("val_gmean", "C1-")):
-        if key in history[0]:
+    if metric_styles:
+        metrics = axes[0][1]
+        for key, style in metric_styles:
             metrics.plot(epochs, [float(r[key]) for r in history], style,
                          label=key.replace("_", " "))
-    metrics.set(xlabel="epoch", ylabel="score", title="AUC and Gmean", ylim=(-0.02, 1.02))
-    for axis in (losses, metrics):
+        metrics.set(xlabel="epoch", ylabel="score", title="AUC and Gmean", ylim=(-0.02, 1.02))
+    for axis in axes[0]:
         if selected_epoch:
             axis.axvline(selected_epoch, color="grey", linestyle="--",
                          label=f"selected epoch {selected_epoch}")
