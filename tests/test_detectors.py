@@ -13,7 +13,8 @@ from models.ganomaly import GANomaly
 from models.ganomaly import generator_loss as ganomaly_loss
 from models.layers import bce_with_logits
 from models.metrics import auc_score, gmean_score
-from models.vae import DECODER_LOG_VAR_FLOOR, VAE, gaussian_nll, kl_to_standard_normal
+from models.vae import (DECODER_LOG_VAR_FLOOR, ENCODER_LOG_VAR_BOUND, VAE, gaussian_nll,
+                        kl_to_standard_normal)
 
 DETECTORS = (AutoEncoder, VAE, GANomaly, EGBAD, AnoGAN)
 
@@ -81,7 +82,7 @@ def test_autoencoder_score_is_numpy_reconstruction_error():
     np.testing.assert_allclose(model.decision_function(X), want, rtol=1e-4, atol=1e-6)
 
 
-def test_vae_decoder_variance_is_floored():
+def test_vae_variances_are_bounded():
     X, y = separable_data(rows=200, features=4)
     net = VAE(max_epochs=1, batch_size=64).fit(X, y).networks.vae
     z = 30.0 * np.random.default_rng(0).standard_normal((50, net.latent))  # far out: extremes
@@ -92,6 +93,14 @@ def test_vae_decoder_variance_is_floored():
     np.testing.assert_allclose(mean, out[:, :4], rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(log_var, want, rtol=1e-4, atol=1e-5)
     assert log_var.min() >= DECODER_LOG_VAR_FLOOR
+    x = 1e3 * np.random.default_rng(1).standard_normal((50, 4))
+    out = np_mlp(net.encoder, x)
+    mean, log_var = (a.asnumpy() for a in net.encode(t(x)))
+    np.testing.assert_allclose(mean, out[:, :net.latent], rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(
+        log_var, ENCODER_LOG_VAR_BOUND * np.tanh(out[:, net.latent:] / ENCODER_LOG_VAR_BOUND),
+        rtol=1e-4, atol=1e-5)
+    assert np.abs(log_var).max() <= ENCODER_LOG_VAR_BOUND
 
 
 def test_ganomaly_score_is_numpy_latent_distance():
