@@ -17,7 +17,7 @@ import mindspore as ms
 from mindspore import nn, ops, Tensor
 
 from .ganomaly import Discriminator
-from .layers import GAN_BETAS, OptimizerStep, bce_with_logits, mlp
+from .layers import GAN_BETAS, bce_with_logits, gan_steps, mlp
 from .semi_supervised import SemiSupervisedDetector, hidden_size, latent_size
 
 LAMBDA = 0.1
@@ -84,12 +84,9 @@ class AnoGAN(SemiSupervisedDetector):
             generator=mlp(rng, [self.latent_, hidden_size(n_features), n_features]),
             discriminator=Discriminator(rng, n_features))
         generator, discriminator = nets["generator"], nets["discriminator"]
-        self._d_step = OptimizerStep(_DiscriminatorLoss(generator, discriminator),
-                                     discriminator.trainable_params(), self.config.lr_d,
-                                     "optimizer_d", GAN_BETAS)
-        self._g_step = OptimizerStep(_GeneratorLoss(generator, discriminator),
-                                     generator.trainable_params(), self.config.lr_g,
-                                     "optimizer_g", GAN_BETAS)
+        self._d_step, self._g_step = gan_steps(
+            self.config, _DiscriminatorLoss(generator, discriminator), discriminator,
+            _GeneratorLoss(generator, discriminator), generator)
         self._search = _SearchStep(generator, discriminator)
 
     def _noise(self, rows, noise_rng):

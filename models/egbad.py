@@ -14,7 +14,7 @@ alpha = 0.9 as in the paper:
 import numpy as np
 from mindspore import nn, ops, Tensor
 
-from .layers import GAN_BETAS, OptimizerStep, bce_with_logits, mlp
+from .layers import bce_with_logits, gan_steps, mlp
 from .semi_supervised import SemiSupervisedDetector, hidden_size, latent_size
 
 ALPHA = 0.9
@@ -88,12 +88,9 @@ class EGBAD(SemiSupervisedDetector):
                               discriminator=_PairDiscriminator(rng, n_features))
         bigan, discriminator = nets["bigan"], nets["discriminator"]
         self.latent_ = latent_size(n_features)
-        self._d_step = OptimizerStep(_Loss(bigan, discriminator, True),
-                                     discriminator.trainable_params(), self.config.lr_d,
-                                     "optimizer_d", GAN_BETAS)
-        self._g_step = OptimizerStep(_Loss(bigan, discriminator, False),
-                                     bigan.trainable_params(), self.config.lr_g,
-                                     "optimizer_g", GAN_BETAS)
+        self._d_step, self._g_step = gan_steps(
+            self.config, _Loss(bigan, discriminator, True), discriminator,
+            _Loss(bigan, discriminator, False), bigan)
         self._score = _Score(bigan, discriminator)
 
     def _train_batch(self, x, noise_rng):

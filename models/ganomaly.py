@@ -12,7 +12,7 @@ is the latent distance mean((z - z^)^2).
 """
 from mindspore import nn, ops
 
-from .layers import GAN_BETAS, OptimizerStep, bce_with_logits, mlp
+from .layers import bce_with_logits, gan_steps, mlp
 from .semi_supervised import SemiSupervisedDetector, hidden_size, latent_size
 
 W_ADV, W_CON, W_ENC = 1.0, 50.0, 1.0
@@ -92,12 +92,9 @@ class GANomaly(SemiSupervisedDetector):
         nets = self._register(generator=_Generator(rng, n_features),
                               discriminator=Discriminator(rng, n_features))
         generator, discriminator = nets["generator"], nets["discriminator"]
-        self._g_step = OptimizerStep(_GeneratorLoss(generator, discriminator),
-                                     generator.trainable_params(), self.config.lr_g,
-                                     "optimizer_g", GAN_BETAS)
-        self._d_step = OptimizerStep(_DiscriminatorLoss(generator, discriminator),
-                                     discriminator.trainable_params(), self.config.lr_d,
-                                     "optimizer_d", GAN_BETAS)
+        self._d_step, self._g_step = gan_steps(
+            self.config, _DiscriminatorLoss(generator, discriminator), discriminator,
+            _GeneratorLoss(generator, discriminator), generator)
         self._score = _Score(generator)
 
     def _train_batch(self, x, noise_rng):

@@ -54,3 +54,11 @@ class OptimizerStep(nn.Cell):
     def construct(self, *inputs):
         loss, grads = self.grad_fn(*inputs)
         return ops.depend(loss, self.optimizer(grads))
+
+
+def gan_steps(config, d_loss, discriminator, g_loss, generator):
+    """(discriminator step, generator step): compiled Adam updates with DCGAN's betas."""
+    return (OptimizerStep(d_loss, discriminator.trainable_params(), config.lr_d, "optimizer_d",
+                          GAN_BETAS),
+            OptimizerStep(g_loss, generator.trainable_params(), config.lr_g, "optimizer_g",
+                          GAN_BETAS))
