@@ -32,6 +32,7 @@ from models.results import (RUNS_FILE, RUN_COLUMNS, ResultsError, dataset_row, r
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_CONFIG = os.path.join(HERE, "configs", "default.yaml")
+BOOLEAN_SETTINGS = ("SN_used", "tune", "resume", "print", "plots")
 
 
 class ConfigError(ValueError):
@@ -54,6 +55,15 @@ def str2bool(value):
     raise argparse.ArgumentTypeError(f"expected True or False, got {value!r}")
 
 
+def int_or_auto(value):
+    if str(value).strip().lower() == "auto":
+        return "auto"
+    try:
+        return int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer or auto, got {value!r}") from None
+
+
 def optional_str(value):
     return None if str(value).lower() in ("", "none", "null") else value
 
@@ -65,16 +75,18 @@ def build_parser():
     add("--config", help="YAML file of settings (default: configs/DATASET.yaml for EAL-GAN, "
         "configs/models/MODEL.yaml for the others)")
     add("--model", help=f"detector: {', '.join(DETECTORS)}")
-    for name in ("data_name", "data_path", "dis_activation_func", "init_type",
+    for name in ("data_name", "data_path", "dis_activation_func", "init_type", "select_metric",
                  "device_target", "weights_dir", "results_dir"):
         add(f"--{name}")
     add("--label_column", type=optional_str)
-    for name in ("max_epochs", "batch_size", "dim_z", "dis_layer", "gen_layer",
-                 "ensemble_num", "device_id", "seed", "resume_epoch", "threads"):
+    for name in ("max_epochs", "batch_size"):
+        add(f"--{name}", type=int_or_auto)
+    for name in ("train_steps", "tune_seeds", "dim_z", "dis_layer", "gen_layer",
+                 "ensemble_num", "device_id", "seed", "resume_epoch", "threads", "select_top_k"):
         add(f"--{name}", type=int)
     for name in ("lr_g", "lr_d", "active_rate"):
         add(f"--{name}", type=float)
-    for name in ("SN_used", "resume", "print", "plots"):
+    for name in BOOLEAN_SETTINGS:
         add(f"--{name}", type=str2bool, nargs="?", const=True)
     return parser
 
@@ -119,7 +131,7 @@ def resolve_settings(argv=None):
             raise ConfigError(f"{override}: unknown setting(s) {', '.join(unknown)}")
         settings.update(layer)
     settings.update(cli)
-    for flag in ("SN_used", "resume", "print", "plots"):
+    for flag in BOOLEAN_SETTINGS:
         settings[flag] = str2bool(settings[flag])
     return argparse.Namespace(**settings)
 
@@ -145,7 +157,8 @@ def train(args, data):
     config = model_config(args)
     model = DETECTORS[args.model](config)
     print(f"training {model.label}: {config}")
-    on_epoch = (lambda r: print(epoch_line(r, config.max_epochs), flush=True)) \
+    on_epoch = (lambda r: print(epoch_line(r, getattr(model, "max_epochs_", config.max_epochs)),
+                                 flush=True)) \
         if args.print else None
     started = time.perf_counter()
     model.fit(data.X["train"], data.y["train"], data.X["val"], data.y["val"], on_epoch)

@@ -2,10 +2,14 @@
 import dataclasses
 
 import numpy as np
+from mindspore import Tensor
 
-from .base import Detector, check_features, check_training_data, score_in_chunks
+from .base import (Detector, TrainingDiverged, check_features, check_training_data,
+                   score_in_chunks)
 from .networks import ACTIVATIONS, INIT_TYPES, DiscriminatorEnsemble, EALGANNetworks, Generator
+from . import schedule, tuning
 from .runtime import seeded_generators
+from .selection import SELECTION_METRICS
 from .trainer import EpochLoop
 
 
@@ -13,8 +17,9 @@ from .trainer import EpochLoop
 class EALGANConfig:
     """Hyper-parameters, named as the reference's command-line flags."""
 
-    max_epochs: int = 100
-    batch_size: int = 128
+    max_epochs: object = schedule.AUTO   # int, or "auto": from train_steps (models/schedule.py)
+    batch_size: object = schedule.AUTO   # int, or "auto": from the training rows
+    train_steps: int = 1000
     lr_g: float = 0.001
     lr_d: float = 0.001
     active_rate: float = 1.0
@@ -25,10 +30,16 @@ class EALGANConfig:
     dis_activation_func: str = "relu"
     init_type: str = "N02"
     SN_used: bool = False
+    select_metric: str = "auc_gmean"
+    select_top_k: int = 1
+    tune: bool = False      # choose the settings among tuning.CANDIDATES on validation
+    tune_seeds: int = 2     # training seeds per candidate when tuning
     seed: int = 42
 
     def validate(self):
-        positive = ("max_epochs", "batch_size", "ensemble_num")
+        for name in ("max_epochs", "batch_size"):
+            setattr(self, name, schedule.check_setting(name, getattr(self, name)))
+        positive = ("train_steps", "ensemble_num", "select_top_k", "tune_seeds")
         for name in positive:
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
@@ -45,6 +56,9 @@ class EALGANConfig:
         if self.init_type not in INIT_TYPES:
             raise ValueError(f"unknown init_type {self.init_type!r}; choose one of "
                              f"{', '.join(INIT_TYPES)}")
+        if self.select_metric not in SELECTION_METRICS:
+            raise ValueError(f"unknown select_metric {self.select_metric!r}; choose one of "
+                             f"{', '.join(SELECTION_METRICS)}")
         if self.dis_activation_func not in ACTIVATIONS:
             raise ValueError(f"unknown dis_activation_func {self.dis_activation_func!r}; "
                              f"choose one of {', '.join(ACTIVATIONS)}")
@@ -67,31 +81,72 @@ class EALGAN(Detector):
         self.generator = self.discriminators = self.networks = None
         self.history_ = []
 
-    def _build(self, n_features):
+    def _build(self, n_features, snapshots=1):
+        """Fresh networks; the discriminators hold `snapshots` copies of the ensemble."""
         cfg = self.config
         rngs = seeded_generators(cfg.seed, ("init", "member_lr", "shuffle", "noise"))
         self.n_features_ = int(n_features)
         self.generator = Generator(rngs["init"], n_features, cfg.dim_z, cfg.gen_layer,
                                    cfg.init_type, cfg.SN_used)
-        self.discriminators = DiscriminatorEnsemble(
-            rngs["init"], n_features, cfg.ensemble_num, cfg.dis_layer, cfg.dis_activation_func,
-            cfg.init_type, cfg.SN_used)
+        self.discriminators = self._discriminators(rngs["init"], snapshots)
         # Each member keeps one learning rate drawn from U[lr_d, 5 lr_d], as in the paper.
         self.member_lr_ = rngs["member_lr"].uniform(cfg.lr_d, 5 * cfg.lr_d, cfg.ensemble_num)
         # Fixes the parameter names (generator.*, discriminators.*) and scores rows.
         self.networks = EALGANNetworks(self.generator, self.discriminators)
         return rngs
 
+    def _discriminators(self, rng, snapshots):
+        cfg = self.config
+        return DiscriminatorEnsemble(rng, self.n_features_, cfg.ensemble_num * snapshots,
+                                     cfg.dis_layer, cfg.dis_activation_func, cfg.init_type,
+                                     cfg.SN_used)
+
     def fit(self, X, y, X_val=None, y_val=None, on_epoch=None):
-        """Train on (X, y); select the epoch by validation AUC x Gmean when given."""
+        """Train on (X, y); keep the select_top_k best epochs on validation when given."""
         X, y, X_val, y_val = check_training_data(X, y, X_val, y_val)
+        if self.config.tune:  # candidates train quietly; fit_summary() shows their scores
+            return self._fit_tuned(X, y, X_val, y_val)
         rngs = self._build(X.shape[1])
-        loop = EpochLoop(self.generator, self.discriminators, self.member_lr_, self.config, rngs)
-        self.history_ = loop.run(X, y, X_val, y_val, self.decision_function, on_epoch)
-        improved = [r["epoch"] for r in self.history_ if r["improved"]]
-        self.selected_epoch_ = improved[-1] if improved else self.history_[-1]["epoch"]
+        self.batch_size_, self.max_epochs_ = schedule.resolve(
+            self.config.batch_size, self.config.max_epochs, self.config.train_steps, len(X))
+        run_config = dataclasses.replace(self.config, batch_size=self.batch_size_,
+                                         max_epochs=self.max_epochs_)
+        loop = EpochLoop(self.generator, self.discriminators, self.member_lr_, run_config, rngs)
+        self.history_, kept = loop.run(X, y, X_val, y_val, self.decision_function, on_epoch)
+        # epochs x validation rows: what the selection rules are compared on
+        self.validation_scores_ = np.array(loop.val_scores) if X_val is not None else None
+        self.snapshot_epochs_ = kept.epochs()
+        diverged = [r["epoch"] for r in self.history_
+                    if r["epoch"] in self.snapshot_epochs_ and not np.isfinite(r["train_auc"])]
+        if not self.snapshot_epochs_ or diverged:
+            raise TrainingDiverged("EAL-GAN training diverged: its scores are not finite "
+                                   "(try a smaller lr_g / lr_d)")
+        self.selected_epoch_ = self.snapshot_epochs_[0]
         self.labels_queried_ = self.history_[-1]["labels_queried"]
+        if len(kept.items()) > 1:
+            self._merge_snapshots(kept.items())
         return self
+
+    def _fit_tuned(self, X, y, X_val, y_val):
+        """Become the fit of the candidate settings that validate best (models/tuning.py)."""
+        if X_val is None:
+            raise ValueError("tune needs a validation part: pass X_val and y_val")
+        name, winner, table = tuning.tune(type(self), self.config, X, y, X_val, y_val)
+        self.__dict__.update(winner.__dict__)  # the winner's settings, networks and history
+        self.tuned_candidate_, self.tuning_ = name, table
+        return self
+
+    def _merge_snapshots(self, states):
+        """Score with every kept epoch: one ensemble of len(states) x E discriminators.
+
+        Members are stacked on the leading axis of every discriminator
+        parameter, so the ensemble mean of the merged model is the mean of
+        the kept epochs' scores.
+        """
+        self.discriminators = self._discriminators(np.random.default_rng(0), len(states))
+        self.networks = EALGANNetworks(self.generator, self.discriminators)
+        for param in self.discriminators.get_parameters():
+            param.set_data(Tensor(np.concatenate([state[param.name] for state in states])))
 
     def decision_function(self, X):
         """Ensemble mean of the auxiliary heads' P(anomaly), one value per row."""
@@ -101,25 +156,40 @@ class EALGAN(Detector):
                                check_features(X, self.n_features_))
 
     def fit_summary(self):
-        return [f"member learning rates: {', '.join(f'{lr:.5f}' for lr in self.member_lr_)}",
-                f"selected epoch {self.selected_epoch_} (validation AUC x Gmean), "
-                f"labels queried {self.labels_queried_}"]
+        epochs = ", ".join(str(e) for e in self.snapshot_epochs_)
+        tuned = [] if getattr(self, "tuned_candidate_", None) is None else \
+            [f"tuning candidate {row['candidate']}: held-out validation AUC "
+             f"{row['heldout_auc']:.4f} Gmean {row['heldout_gmean']:.4f}"
+             for row in self.tuning_] + [f"tuned settings: {self.tuned_candidate_}"]
+        return tuned + [f"member learning rates: {', '.join(f'{lr:.5f}' for lr in self.member_lr_)}",
+                f"batch size {self.batch_size_}, {self.max_epochs_} epochs",
+                f"selected epochs {epochs} (best {self.config.select_top_k} on validation "
+                f"{self.config.select_metric}), labels queried {self.labels_queried_}"]
 
     def describe(self):
         """What save() records about the model itself."""
         return {"model": self.name, "n_features": self.n_features_,
                 "config": dataclasses.asdict(self.config),
                 "member_lr": [float(v) for v in self.member_lr_],
+                "batch_size": getattr(self, "batch_size_", None),
+                "max_epochs": getattr(self, "max_epochs_", None),
                 "selected_epoch": getattr(self, "selected_epoch_", None),
-                "labels_queried": getattr(self, "labels_queried_", None)}
+                "snapshot_epochs": getattr(self, "snapshot_epochs_", None),
+                "labels_queried": getattr(self, "labels_queried_", None),
+                "tuned_candidate": getattr(self, "tuned_candidate_", None),
+                "tuning": getattr(self, "tuning_", None)}
 
     @classmethod
     def load(cls, directory):
         meta, config = cls._saved_config(directory)
         model = cls(config)
-        model._build(meta["n_features"])
+        # Weights saved before snapshot ensembles hold one epoch.
+        model.snapshot_epochs_ = meta.get("snapshot_epochs") or [meta.get("selected_epoch")]
+        model._build(meta["n_features"], len(model.snapshot_epochs_))
         model._load_saved(directory, meta)
         model.member_lr_ = np.asarray(meta["member_lr"])
         model.selected_epoch_ = meta.get("selected_epoch")
+        model.batch_size_ = meta.get("batch_size", config.batch_size)
+        model.max_epochs_ = meta.get("max_epochs", config.max_epochs)
         model.labels_queried_ = meta.get("labels_queried")
         return model

@@ -22,6 +22,7 @@ from .active import query_size, select_first, select_uncertain
 from .losses import GAMMA, discriminator_losses, generator_loss, row_weights
 from .metrics import auc_score, gmean_score
 from .optim import StackedAdam
+from .selection import TopK, validation_measure
 
 
 class DiscriminatorStep(nn.Cell):
@@ -121,13 +122,12 @@ class NoiseStream:
 
 
 class EpochLoop:
-    """Runs epochs of D and G steps and keeps the best epoch on validation.
+    """Runs epochs of D and G steps and keeps the k best epochs on validation.
 
     `score` maps a feature array to ensemble scores; the loop never sees test
-    data.  The selected epoch maximises validation AUC x Gmean, ties broken by
-    validation AUC and then by the earlier epoch (Gmean is 0 for every epoch
-    while no score reaches 0.5, and AUC still ranks those epochs); without
-    validation data the last epoch is kept.
+    data.  Epochs are ranked by the configured validation metric (see
+    models/selection.py; AUC x Gmean ranks epochs whose scores never reach 0.5
+    by AUC alone); without validation data the last k epochs are kept.
     """
 
     def __init__(self, generator, discriminators, member_lr, config, rngs):
@@ -138,6 +138,7 @@ class EpochLoop:
         self.config = config
         self.shuffle_rng, self.noise_rng = rngs["shuffle"], rngs["noise"]
         self.iterations = 0
+        self.val_scores = []
 
     def _epoch(self, X, y, batch, queried, noise):
         order = self.shuffle_rng.permutation(len(X))
@@ -164,26 +165,28 @@ class EpochLoop:
         if X_val is None:
             return record, (float(self.iterations), 0.0)
         val_scores = score(X_val)
+        self.val_scores.append(val_scores)
         record["val_auc"] = auc_score(y_val, val_scores)
         record["val_gmean"] = gmean_score(y_val, val_scores)
-        return record, (record["val_auc"] * record["val_gmean"], record["val_auc"])
+        return record, validation_measure(self.config.select_metric, y_val, val_scores)
 
     def run(self, X, y, X_val, y_val, score, on_epoch=None):
-        """Train; leave the selected epoch's parameters in place; return the history."""
+        """Train; return the history and the kept epochs' parameters, best first.
+
+        The best epoch's parameters are left in the networks.
+        """
         X = np.ascontiguousarray(X, dtype=np.float32)
         y = np.ascontiguousarray(y, dtype=np.int32)
         batch = min(self.config.batch_size, len(X))
         queried = np.zeros(len(X), dtype=bool)
-        history, best, best_state = [], (-np.inf, -np.inf), None
+        history, kept = [], TopK(self.config.select_top_k)
         noise = NoiseStream(self.noise_rng, batch, self.config.dim_z)
         try:
             for epoch in range(1, self.config.max_epochs + 1):
                 started = time.perf_counter()
                 d_loss, g_loss = self._epoch(X, y, batch, queried, noise)
                 metrics, measure = self._evaluate(X, y, X_val, y_val, score)
-                improved = bool(np.isfinite(measure).all() and measure > best)
-                if improved:
-                    best, best_state = measure, snapshot(self.cells)
+                improved = kept.offer(measure, epoch, lambda: snapshot(self.cells))
                 history.append({"epoch": epoch, "loss_d": d_loss, "loss_g": g_loss, **metrics,
                                 "labels_queried": int(queried.sum()), "improved": improved,
                                 "seconds": time.perf_counter() - started})
@@ -191,6 +194,6 @@ class EpochLoop:
                     on_epoch(history[-1])
         finally:
             noise.close()
-        if best_state is not None:
-            restore(self.cells, best_state)
-        return history
+        if kept.items():
+            restore(self.cells, kept.items()[0])
+        return history, kept

@@ -1,15 +1,19 @@
-"""scikit-learn baselines on exactly EAL-GAN's splits, scaling and metrics.
+"""Baselines on exactly EAL-GAN's splits, scaling and metrics.
 
     .venv/bin/python scripts/baselines.py [--seeds 42 43 44 45 46] [--datasets ...]
+    .venv/bin/pip install -r requirements-baselines.txt   # adds CatBoost, LightGBM, XGBoost
 
 For every dataset and seed: the 6:2:2 split and train-only scaling of
 train_eval.py, each model fitted on the training part (validation is not
-used: these run with their defaults), test scores, and the same metrics.
+used: these run with their library defaults, a fixed seed and 2 threads),
+test scores, and the same metrics.  The gradient-boosting libraries are
+optional: a model whose library is not installed is skipped with a note.
 Gmean uses the threshold 0.5 on predict_proba, or, for IsolationForest, on
 its anomaly score min-max scaled with the training scores' range.  Rows go
 to results/baselines.csv in the shape of results/runs.csv.
 """
 import argparse
+import importlib.util
 import os
 import sys
 import time
@@ -28,13 +32,47 @@ from models.results import RUN_COLUMNS, dataset_row, read_rows, run_row, write_r
 from preprocess import prepare  # noqa: E402
 
 SEED = 0  # every model's own random_state
+THREADS = 2
+
+
+def catboost():
+    from catboost import CatBoostClassifier
+    return CatBoostClassifier(random_seed=SEED, thread_count=THREADS, verbose=False,
+                              allow_writing_files=False)
+
+
+def lightgbm():
+    from lightgbm import LGBMClassifier
+    return LGBMClassifier(random_state=SEED, n_jobs=THREADS, verbose=-1)
+
+
+def xgboost():
+    from xgboost import XGBClassifier
+    return XGBClassifier(random_state=SEED, n_jobs=THREADS)
+
+
 MODELS = {
     "HistGradientBoosting": lambda: HistGradientBoostingClassifier(random_state=SEED),
     "RandomForest": lambda: RandomForestClassifier(n_estimators=200, random_state=SEED,
-                                                   n_jobs=2),
+                                                   n_jobs=THREADS),
     "LogisticRegression": lambda: LogisticRegression(max_iter=5000, random_state=SEED),
     "IsolationForest": lambda: IsolationForest(random_state=SEED),
+    "CatBoost": catboost,
+    "LightGBM": lightgbm,
+    "XGBoost": xgboost,
 }
+# model -> the optional package it needs (requirements-baselines.txt)
+OPTIONAL = {"CatBoost": "catboost", "LightGBM": "lightgbm", "XGBoost": "xgboost"}
+
+
+def available_models():
+    """MODELS without those whose optional library is missing (with a note for each)."""
+    missing = [name for name, package in OPTIONAL.items()
+               if importlib.util.find_spec(package) is None]
+    for name in missing:
+        print(f"note: {OPTIONAL[name]} is not installed, skipping {name} "
+              "(pip install -r requirements-baselines.txt)")
+    return {name: make for name, make in MODELS.items() if name not in missing}
 
 
 def anomaly_scores(model, X_train, y_train, X_test):
@@ -51,12 +89,13 @@ def anomaly_scores(model, X_train, y_train, X_test):
 def run(datasets, seeds, out):
     rows = read_rows(out, RUN_COLUMNS)
     done = {(r["Model"], r["Data"], r["Seed"]) for r in rows}
+    models = available_models()
     for dataset in datasets:
         table = load_table(resolve_data_file(os.path.join(ROOT, "data"), dataset))
         key = dataset_row(table.name, len(table.y), table.X.shape[1], table.outlier_percent)
         for seed in seeds:
             data = prepare(table, seed)
-            for name, make in MODELS.items():
+            for name, make in models.items():
                 if (name, table.name, str(seed)) in done:
                     continue
                 started = time.perf_counter()

@@ -1,69 +1,225 @@
-"""Compare settings on the validation split only (never the test split).
+"""Choose the selection rule, the default settings and per-dataset configs on validation only.
 
-    .venv/bin/python scripts/tune.py --datasets glass lympho --set batch_size=32 lr_d=0.002
-    .venv/bin/python scripts/tune.py --datasets glass --set max_epochs=300 --seed 42
+    .venv/bin/python scripts/tune.py record [--datasets ...] [--seeds 42 43] [--candidates ...]
+    .venv/bin/python scripts/tune.py compare
+    .venv/bin/python scripts/tune.py configs
 
-Each dataset is trained with its configs/DATASET.yaml settings plus the
-`--set` overrides, on the given seed's training part; the line printed and
-appended to results/tuning.csv holds the selected epoch's validation AUC and
-Gmean.  Test rows are split off exactly as in train_eval.py but never scored,
-so choices made from this table cannot leak test information.
+`record` trains every tuning candidate (models/tuning.py) on each seed's
+training part, with the dataset's non-tuned settings (e.g. its activation),
+and saves the validation scores of every epoch to
+results/tuning_runs/DATASET_SEED_CANDIDATE.npz (git-ignored; a finished fit
+is skipped, so the command resumes).  The test part is split off exactly as
+in train_eval.py and never scored.
+
+`compare` judges, from those files alone:
+- each selection rule (validation metric x top-k snapshots) by cross-fitting
+  on validation (models/selection.py cross_fit), over every recorded fit:
+  results/selection.csv;
+- each candidate per dataset under the configured rule, the quantity
+  `--tune True` maximises: results/tuning.csv.
+
+`configs` writes configs/DATASET.yaml for every dataset of results/tuning.csv:
+the candidate with the best mean held-out AUC x Gmean over the seeds, with
+its scores as the reason.
 """
 import argparse
 import csv
+import glob
 import os
 import sys
 import time
+
+import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 from models import EALGAN, runtime  # noqa: E402  (first: sets MindSpore's log level)
+from models.selection import SELECTION_METRICS, cross_fit  # noqa: E402
+from models.tuning import CANDIDATES, TUNED_KEYS, candidate_config, objective  # noqa: E402
 from dataloader import ODDS_DATASETS, load_table, resolve_data_file  # noqa: E402
 from preprocess import prepare  # noqa: E402
 from train_eval import model_config, resolve_settings  # noqa: E402
 
-COLUMNS = ["Data", "Seed", "Settings", "Val AUC", "Val Gmean", "Selected epoch", "Seconds"]
+RUNS_DIR = os.path.join(ROOT, "results", "tuning_runs")
+SELECTION_TABLE = os.path.join(ROOT, "results", "selection.csv")
+TUNING_TABLE = os.path.join(ROOT, "results", "tuning.csv")
+RULES = [(metric, k) for metric in SELECTION_METRICS for k in (1, 3, 5, 10)]
 
 
-def validate(dataset, overrides, seed):
-    argv = ["--data_name", dataset, "--seed", str(seed)]
-    for item in overrides:
-        key, _, value = item.partition("=")
-        argv += [f"--{key}", value]
-    args = resolve_settings(argv)
-    data = prepare(load_table(resolve_data_file(os.path.join(ROOT, "data"), dataset)), seed)
+def run_path(dataset, seed, candidate):
+    return os.path.join(RUNS_DIR, f"{dataset}_{seed}_{candidate}.npz")
+
+
+def base_config(dataset, seed):
+    """The dataset's configuration (default.yaml < configs/DATASET.yaml) for this seed."""
+    return model_config(resolve_settings(["--data_name", dataset, "--seed", str(seed),
+                                          "--select_top_k", "1"]))
+
+
+def record(dataset, seed, candidate, data):
+    path = run_path(dataset, seed, candidate)
+    if os.path.exists(path):
+        return
     started = time.perf_counter()
-    model = EALGAN(model_config(args)).fit(data.X["train"], data.y["train"], data.X["val"],
-                                           data.y["val"])
-    chosen = next(r for r in model.history_ if r["epoch"] == model.selected_epoch_)
-    settings = " ".join(overrides) or f"configs/{dataset}.yaml"
-    return {"Data": dataset, "Seed": seed, "Settings": settings,
-            "Val AUC": f"{chosen['val_auc']:.4f}", "Val Gmean": f"{chosen['val_gmean']:.4f}",
-            "Selected epoch": model.selected_epoch_,
-            "Seconds": f"{time.perf_counter() - started:.1f}"}
+    model = EALGAN(candidate_config(base_config(dataset, seed), candidate))
+    model.fit(data.X["train"], data.y["train"], data.X["val"], data.y["val"])
+    seconds = time.perf_counter() - started
+    os.makedirs(RUNS_DIR, exist_ok=True)
+    tmp = path[:-len(".npz")] + ".tmp.npz"
+    np.savez(tmp, val_scores=model.validation_scores_.astype(np.float32),
+             y_val=data.y["val"], seconds=seconds, batch_size=model.batch_size_,
+             epochs=model.max_epochs_, labels_queried=model.labels_queried_)
+    os.replace(tmp, path)
+    print(f"{dataset} seed {seed} {candidate}: {model.max_epochs_} epochs of batch "
+          f"{model.batch_size_}, {seconds:.1f}s", flush=True)
+
+
+def recorded_fits():
+    """[(dataset, seed, candidate, saved arrays)] of every finished fit."""
+    fits = []
+    for path in sorted(glob.glob(os.path.join(RUNS_DIR, "*.npz"))):
+        stem = os.path.basename(path)[:-len(".npz")]
+        if stem.endswith(".tmp"):
+            continue
+        for candidate in CANDIDATES:
+            if stem.endswith("_" + candidate):
+                dataset, seed = stem[:-len(candidate) - 1].rsplit("_", 1)
+                fits.append((dataset, int(seed), candidate, dict(np.load(path))))
+    return fits
+
+
+def write_csv(path, rows):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path + ".tmp", "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    os.replace(path + ".tmp", path)
+
+
+def judge(saved, metric, k, seed):
+    return cross_fit(saved["val_scores"], saved["y_val"], metric, k,
+                     np.random.default_rng(seed))
+
+
+def compare_rules(fits):
+    """Every rule on every fit; prints per rule the mean and the mean per-dataset spread."""
+    rows = []
+    for dataset, seed, candidate, saved in fits:
+        for metric, k in RULES:
+            auc, gmean = judge(saved, metric, k, seed)
+            rows.append({"Data": dataset, "Seed": seed, "Candidate": candidate,
+                         "Metric": metric, "Top k": k, "Held-out AUC": round(auc, 4),
+                         "Held-out Gmean": round(gmean, 4)})
+    write_csv(SELECTION_TABLE, rows)
+    print(f"{'rule':18s} {'AUC':>7s} {'Gmean':>7s} {'AUCxG':>7s} {'AUC sd':>7s} {'G sd':>7s}")
+    for metric, k in RULES:
+        mine = [r for r in rows if r["Metric"] == metric and r["Top k"] == k]
+        auc = np.array([r["Held-out AUC"] for r in mine])
+        gmean = np.array([r["Held-out Gmean"] for r in mine])
+        spread = [np.mean([np.std([r[col] for r in mine
+                                   if (r["Data"], r["Candidate"]) == group])
+                           for group in {(r["Data"], r["Candidate"]) for r in mine}])
+                  for col in ("Held-out AUC", "Held-out Gmean")]
+        print(f"{metric + ' top-' + str(k):18s} {np.nanmean(auc):7.4f} {np.nanmean(gmean):7.4f} "
+              f"{np.nanmean(auc * gmean):7.4f} {spread[0]:7.4f} {spread[1]:7.4f}")
+
+
+def compare_candidates(fits):
+    """Every candidate per dataset and seed under each dataset's configured rule."""
+    rows = []
+    for dataset, seed, candidate, saved in fits:
+        config = base_config(dataset, seed)
+        auc, gmean = judge(saved, config.select_metric, config.select_top_k, seed)
+        rows.append({"Data": dataset, "Seed": seed, "Candidate": candidate,
+                     "Held-out AUC": round(auc, 4), "Held-out Gmean": round(gmean, 4),
+                     "Batch": int(saved["batch_size"]), "Epochs": int(saved["epochs"]),
+                     "Seconds": round(float(saved["seconds"]), 1)})
+    write_csv(TUNING_TABLE, rows)
+    means = {}
+    for candidate in CANDIDATES:
+        mine = [r for r in rows if r["Candidate"] == candidate]
+        if mine:
+            means[candidate] = np.mean([r["Held-out AUC"] * r["Held-out Gmean"] for r in mine])
+            print(f"{candidate:16s} mean held-out AUC x Gmean {means[candidate]:.4f} "
+                  f"over {len(mine)} fits, {sum(r['Seconds'] for r in mine):.0f}s")
+    for dataset, (winner, _, _) in sorted(winners(rows).items()):
+        print(f"{dataset:12s} -> {winner}")
+
+
+def winners(rows):
+    """dataset -> (candidate, mean held-out AUC, mean held-out Gmean) with the best objective."""
+    best = {}
+    for dataset in sorted({r["Data"] for r in rows}):
+        scored = []
+        for order, candidate in enumerate(CANDIDATES):
+            mine = [r for r in rows if r["Data"] == dataset and r["Candidate"] == candidate]
+            if mine:
+                auc = float(np.mean([r["Held-out AUC"] for r in mine]))
+                gmean = float(np.mean([r["Held-out Gmean"] for r in mine]))
+                scored.append((objective(auc, gmean), -order, candidate, auc, gmean, len(mine)))
+        _, _, candidate, auc, gmean, seeds = max(scored)
+        best[dataset] = (candidate, auc, gmean, seeds)
+    return {d: (c, a, g) for d, (c, a, g, _) in best.items()}
+
+
+def write_configs():
+    with open(TUNING_TABLE, encoding="utf-8") as handle:
+        rows = [{**r, "Held-out AUC": float(r["Held-out AUC"]),
+                 "Held-out Gmean": float(r["Held-out Gmean"])} for r in csv.DictReader(handle)]
+    seeds = sorted({r["Seed"] for r in rows})
+    for dataset, (candidate, auc, gmean) in winners(rows).items():
+        path = os.path.join(ROOT, "configs", f"{dataset}.yaml")
+        kept = keep_untuned(path)
+        lines = [f"# {dataset}: scripts/tune.py chose candidate {candidate!r} (models/tuning.py)",
+                 f"# on validation of seeds {', '.join(seeds)}: held-out AUC {auc:.4f}, "
+                 f"Gmean {gmean:.4f}, the best mean AUC x Gmean of {len(CANDIDATES)} candidates",
+                 "# (results/tuning.csv)."]
+        lines += [f"{key}: {yaml_value(CANDIDATES[candidate][key])}" for key in TUNED_KEYS]
+        with open(path + ".tmp", "w", encoding="utf-8") as handle:
+            handle.write("\n".join(lines + kept) + "\n")
+        os.replace(path + ".tmp", path)
+        print(f"{path}: {candidate}")
+
+
+def keep_untuned(path):
+    """Lines of an existing config that set something tuning does not (e.g. the activation)."""
+    if not os.path.exists(path):
+        return []
+    with open(path, encoding="utf-8") as handle:
+        return [line.rstrip("\n") for line in handle
+                if line.strip() and not line.startswith("#")
+                and line.split(":")[0].strip() not in TUNED_KEYS]
+
+
+def yaml_value(value):
+    return str(value).lower() if isinstance(value, bool) else str(value)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("action", choices=("record", "compare", "configs"))
     parser.add_argument("--datasets", nargs="+", default=list(ODDS_DATASETS))
-    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
-                        help="settings that override configs/DATASET.yaml")
-    parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--out", default=os.path.join(ROOT, "results", "tuning.csv"))
+    parser.add_argument("--seeds", nargs="+", type=int, default=[42, 43])
+    parser.add_argument("--candidates", nargs="+", default=list(CANDIDATES),
+                        choices=list(CANDIDATES))
     args = parser.parse_args()
+    if args.action == "compare":
+        fits = recorded_fits()
+        compare_rules(fits)
+        compare_candidates(fits)
+        return
+    if args.action == "configs":
+        write_configs()
+        return
     runtime.configure()
-    new_file = not os.path.exists(args.out)
-    os.makedirs(os.path.dirname(args.out), exist_ok=True)
-    with open(args.out, "a", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=COLUMNS, lineterminator="\n")
-        if new_file:
-            writer.writeheader()
+    for seed in args.seeds:
         for dataset in args.datasets:
-            row = validate(dataset, args.set, args.seed)
-            writer.writerow(row)
-            handle.flush()
-            print(" ".join(f"{k}={v}" for k, v in row.items()), flush=True)
+            data = prepare(load_table(resolve_data_file(os.path.join(ROOT, "data"), dataset)),
+                           seed)
+            for candidate in args.candidates:
+                record(dataset, seed, candidate, data)
 
 
 if __name__ == "__main__":
