@@ -1,6 +1,7 @@
 """Choose the selection rule, the default settings and per-dataset configs on validation only.
 
     .venv/bin/python scripts/tune.py record [--datasets ...] [--seeds 42 43] [--candidates ...]
+                                            [--threads N]
     .venv/bin/python scripts/tune.py compare
     .venv/bin/python scripts/tune.py configs
 
@@ -204,6 +205,8 @@ def main():
     parser.add_argument("--seeds", nargs="+", type=int, default=[42, 43])
     parser.add_argument("--candidates", nargs="+", default=list(CANDIDATES),
                         choices=list(CANDIDATES))
+    parser.add_argument("--threads", type=int, default=runtime.DEFAULT_CPU_THREADS,
+                        help="CPU kernel threads (1 lets two record runs share 2 cores)")
     args = parser.parse_args()
     if args.action == "compare":
         fits = recorded_fits()
@@ -213,7 +216,7 @@ def main():
     if args.action == "configs":
         write_configs()
         return
-    runtime.configure()
+    runtime.configure(threads=args.threads)
     for seed in args.seeds:
         for dataset in args.datasets:
             data = prepare(load_table(resolve_data_file(os.path.join(ROOT, "data"), dataset)),

@@ -1,0 +1,190 @@
+"""Snapshot selection, the step-budget schedule and settings tuning: all on validation only."""
+import dataclasses
+import itertools
+
+import numpy as np
+import pytest
+
+from conftest import separable_data
+from models import EALGAN
+from models import schedule, tuning
+from models.base import TrainingDiverged
+from models.metrics import auc_score, gmean_score
+from models.selection import TopK, cross_fit, select_epochs, validation_measure
+
+
+def curves(epochs=12, rows=40, anomalies=5, seed=0):
+    """Noisy per-epoch validation scores that get better with the epoch."""
+    rng = np.random.default_rng(seed)
+    y = np.zeros(rows, dtype=int)
+    y[:anomalies] = 1
+    signal = np.linspace(0.0, 0.4, epochs)[:, None] * (2 * y - 1)
+    return np.clip(0.5 + signal + rng.normal(0, 0.15, (epochs, rows)), 0, 1), y
+
+
+def brute_force_best(val_scores, y, metric, k):
+    """The k epochs with the largest (measure, -epoch) by exhaustive sorting."""
+    keyed = [(validation_measure(metric, y, s), -i) for i, s in enumerate(val_scores)]
+    return [-neg for _, neg in sorted(keyed, reverse=True)[:k]]
+
+
+@pytest.mark.parametrize("metric,k", list(itertools.product(("auc_gmean", "auc", "ap"), (1, 3, 5))))
+def test_select_epochs_matches_brute_force(metric, k):
+    scores, y = curves()
+    assert select_epochs(scores, y, metric, k) == brute_force_best(scores, y, metric, k)
+
+
+def test_topk_kept_online_equals_select_epochs_offline():
+    scores, y = curves(epochs=15, seed=3)
+    kept = TopK(4)
+    for epoch, s in enumerate(scores, start=1):
+        kept.offer(validation_measure("auc_gmean", y, s), epoch, lambda s=s: s)
+    assert kept.epochs() == [i + 1 for i in select_epochs(scores, y, "auc_gmean", 4)]
+    np.testing.assert_array_equal(kept.items()[0], scores[kept.epochs()[0] - 1])
+
+
+def test_nan_epochs_are_never_kept():
+    scores, y = curves(epochs=4)
+    scores[2] = np.nan
+    kept = TopK(4)
+    for epoch, s in enumerate(scores, start=1):
+        kept.offer(validation_measure("auc", y, s), epoch, lambda: None)
+    assert 3 not in kept.epochs() and len(kept.epochs()) == 3
+
+
+def test_cross_fit_scores_the_other_half_and_is_deterministic():
+    scores, y = curves(seed=5)
+    first = cross_fit(scores, y, "auc", 3, np.random.default_rng(1), splits=4)
+    again = cross_fit(scores, y, "auc", 3, np.random.default_rng(1), splits=4)
+    assert first == again
+    # recompute by hand: same halvings, choose on one half, judge on the other
+    rng, results = np.random.default_rng(1), []
+    for _ in range(4):
+        a = np.zeros(len(y), dtype=bool)
+        for label in (0, 1):
+            rows = np.flatnonzero(y == label)
+            a[rng.permutation(rows)[:len(rows) // 2]] = True
+        for choose, judge in ((a, ~a), (~a, a)):
+            picked = brute_force_best(scores[:, choose], y[choose], "auc", 3)
+            mean = scores[picked][:, judge].mean(0)
+            results.append((auc_score(y[judge], mean), gmean_score(y[judge], mean)))
+    assert first == pytest.approx(tuple(np.mean(results, axis=0)))
+
+
+def test_cross_fit_with_one_anomaly_scores_in_sample():
+    scores, y = curves(anomalies=1)
+    picked = brute_force_best(scores, y, "auc_gmean", 2)
+    mean = scores[picked].mean(0)
+    assert cross_fit(scores, y, "auc_gmean", 2, np.random.default_rng(0)) == \
+        (auc_score(y, mean), gmean_score(y, mean))
+
+
+def test_snapshot_model_scores_the_mean_of_its_epochs():
+    X, y = separable_data(rows=240, features=5, seed=8)
+    X_val, y_val = separable_data(rows=160, features=5, seed=9)
+    settings = dict(max_epochs=6, batch_size=64, ensemble_num=3, dim_z=8)
+    model = EALGAN(select_top_k=3, **settings).fit(X, y, X_val, y_val)
+    assert model.snapshot_epochs_ == [i + 1 for i in
+                                      select_epochs(model.validation_scores_, y_val,
+                                                    "auc_gmean", 3)]
+    expected = model.validation_scores_[[e - 1 for e in model.snapshot_epochs_]].mean(0)
+    np.testing.assert_allclose(model.decision_function(X_val), expected, rtol=1e-5, atol=1e-6)
+    # with k = 1 the model is the single best epoch, trained identically
+    single = EALGAN(select_top_k=1, **settings).fit(X, y, X_val, y_val)
+    assert single.selected_epoch_ == model.selected_epoch_
+    np.testing.assert_array_equal(single.validation_scores_, model.validation_scores_)
+
+
+def test_snapshot_model_round_trips(tmp_path):
+    X, y = separable_data(rows=200, features=4, seed=10)
+    model = EALGAN(max_epochs=4, batch_size=64, ensemble_num=2, dim_z=8,
+                   select_top_k=2).fit(X, y, X, y)
+    model.save(tmp_path / "m")
+    loaded = EALGAN.load(tmp_path / "m")
+    assert loaded.snapshot_epochs_ == model.snapshot_epochs_
+    np.testing.assert_array_equal(loaded.decision_function(X), model.decision_function(X))
+
+
+@pytest.mark.parametrize("rows,batch", [(10, 16), (88, 16), (960, 32), (3481, 128),
+                                        (4561, 128), (29457, 256)])
+def test_auto_batch_size_grows_with_the_rows(rows, batch):
+    assert schedule.auto_batch_size(rows) == batch
+
+
+def test_auto_epochs_spend_the_step_budget_within_bounds():
+    # 960 rows in batches of 32: 30 steps per epoch, 1000 steps -> 34 epochs
+    assert schedule.resolve("auto", "auto", 1000, 960) == (32, 34)
+    assert schedule.resolve("auto", "auto", 1000, 88) == (16, 167)
+    assert schedule.resolve("auto", "auto", 10 ** 6, 88)[1] == schedule.MAX_EPOCHS
+    assert schedule.resolve(256, "auto", 10, 30000)[1] == schedule.MIN_EPOCHS
+    # explicit numbers are kept (the batch is clamped to the rows)
+    assert schedule.resolve(512, 7, 1000, 300) == (300, 7)
+
+
+@pytest.mark.parametrize("value", [0, -3, 2.5, "many", True, None])
+def test_bad_schedule_values_are_refused(value):
+    with pytest.raises(ValueError, match="batch_size must be a positive integer or auto"):
+        EALGAN(batch_size=value)
+
+
+def test_auto_schedule_is_what_fit_runs():
+    X, y = separable_data(rows=100, features=3, seed=11)
+    model = EALGAN(ensemble_num=2, dim_z=8, train_steps=14).fit(X, y)
+    assert (model.batch_size_, model.max_epochs_) == (16, schedule.MIN_EPOCHS)
+    assert len(model.history_) == schedule.MIN_EPOCHS
+
+
+class FakeDetector:
+    """Stands in for EALGAN in tune(): its validation curve is a function of its settings."""
+
+    fitted = []
+
+    def __init__(self, config):
+        self.config = config
+
+    def fit(self, X, y, X_val, y_val):
+        FakeDetector.fitted.append((self.config.lr_d, self.config.seed))
+        if self.config.lr_d == 0.01:  # the "official" candidate diverges here
+            raise TrainingDiverged("nan")
+        quality = {0.002: 0.3, 0.005: 0.1, 0.001: 0.2}[self.config.lr_d]
+        self.validation_scores_ = np.clip(
+            0.5 + quality * (2 * y_val - 1)[None, :]
+            + np.random.default_rng(self.config.seed).normal(0, 0.05, (5, len(y_val))), 0, 1)
+        return self
+
+
+def test_tune_keeps_the_best_candidate_fit_with_the_run_seed():
+    FakeDetector.fitted = []
+    _, y_val = curves(rows=60, anomalies=8)
+    config = dataclasses.replace(EALGAN().config, tune=True, tune_seeds=2, seed=7)
+    name, model, table = tuning.tune(FakeDetector, config, None, None, None, y_val)
+    assert name == "budget_lr0.002" and model.config.seed == 7 and not model.config.tune
+    assert model.config.lr_d == 0.002
+    assert [row["candidate"] for row in table] == list(tuning.CANDIDATES)
+    official = next(row for row in table if row["candidate"] == "official")
+    assert np.isnan(official["heldout_auc"])
+    # every candidate trained with seeds 7 and 8, nothing else
+    assert sorted(FakeDetector.fitted) == sorted(
+        (c["lr_d"], s) for c in tuning.CANDIDATES.values() for s in (7, 8))
+
+
+def test_tuned_fit_saves_its_choice(tmp_path):
+    X, y = separable_data(rows=160, features=4, seed=12)
+    X_val, y_val = separable_data(rows=120, features=4, seed=13)
+    model = EALGAN(ensemble_num=2, dim_z=8, train_steps=30, tune=True, tune_seeds=1)
+    model.fit(X, y, X_val, y_val)
+    assert model.tuned_candidate_ in tuning.CANDIDATES
+    winner = tuning.CANDIDATES[model.tuned_candidate_]
+    assert all(getattr(model.config, key) == value for key, value in winner.items())
+    alone = EALGAN(tuning.candidate_config(EALGAN(ensemble_num=2, dim_z=8, train_steps=30)
+                                           .config, model.tuned_candidate_))
+    np.testing.assert_array_equal(alone.fit(X, y, X_val, y_val).decision_function(X_val),
+                                  model.decision_function(X_val))
+    model.save(tmp_path / "m")
+    assert EALGAN.load(tmp_path / "m").meta_["tuned_candidate"] == model.tuned_candidate_
+
+
+def test_tuning_needs_validation_data():
+    X, y = separable_data(rows=100, features=3)
+    with pytest.raises(ValueError, match="tune needs a validation part"):
+        EALGAN(tune=True).fit(X, y)
