@@ -5,9 +5,13 @@ AUC_<MODEL>.csv and Gmean_<MODEL>.csv are rebuilt from it after every run:
 one row per dataset with the mean and the sample standard deviation over
 its seeds, then a `mean` row (the mean of the dataset means; its std is the
 spread over seeds of the all-dataset average, over the seeds every dataset
-has).  All files are written atomically.
+has).  All files are written atomically, and one lock file per results
+folder serialises the read-modify-write, so runs started together (e.g. two
+sweeps sharing results/) all keep their rows.
 """
+import contextlib
 import csv
+import fcntl
 import io
 import os
 
@@ -19,6 +23,7 @@ KEY_COLUMNS = ["Data", "# Samples", "# Dimensions", "Outlier Perc"]
 RUN_COLUMNS = ["Model", *KEY_COLUMNS, "Seed", "AUC", "Gmean", "AP", "Precision@n",
                "Selected epoch", "Labels queried", "Train rows", "Train seconds"]
 RUNS_FILE = "runs.csv"
+LOCK_FILE = ".runs.lock"
 SUMMARY_METRICS = ("AUC", "Gmean")
 
 
@@ -66,8 +71,22 @@ def dataset_row(name, samples, dimensions, outlier_percent):
             "Outlier Perc": f"{outlier_percent:.2f}"}
 
 
+@contextlib.contextmanager
+def results_lock(results_dir):
+    """Exclusive lock on a results folder (an flock on its lock file; released on exit)."""
+    os.makedirs(results_dir, exist_ok=True)
+    with open(os.path.join(results_dir, LOCK_FILE), "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+
+
 def record_run(results_dir, row):
     """Put `row` into runs.csv (replacing its Model/Data/Seed) and rebuild that model's tables."""
+    with results_lock(results_dir):
+        _record_run_locked(results_dir, row)
+
+
+def _record_run_locked(results_dir, row):
     path = os.path.join(results_dir, RUNS_FILE)
     row = {column: str(value) for column, value in row.items()}  # as read back from the file
     key = (row["Model"], row["Data"], row["Seed"])

@@ -48,3 +48,25 @@ def test_a_foreign_table_is_refused_before_anything_is_written(tmp_path):
     with pytest.raises(ResultsError, match="columns"):
         add(tmp_path, "a", 42, 0.9, 0.8)
     assert not (tmp_path / "runs.csv").exists()
+
+
+def _add_many(folder, data, count):
+    for seed in range(count):
+        add(folder, data, seed, 0.9, 0.8)
+
+
+def test_two_processes_writing_one_results_folder_keep_every_row(tmp_path):
+    import multiprocessing
+    context = multiprocessing.get_context("fork")
+    workers = [context.Process(target=_add_many, args=(tmp_path, data, 40))
+               for data in ("a", "b")]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert [w.exitcode for w in workers] == [0, 0]
+    runs = read(tmp_path / "runs.csv")
+    assert sorted((r["Data"], int(r["Seed"])) for r in runs) == \
+        sorted((d, s) for d in ("a", "b") for s in range(40))
+    assert [r["Data"] for r in read(tmp_path / "AUC_EAL_GAN.csv")] in (["a", "b", "mean"],
+                                                                      ["b", "a", "mean"])
