@@ -12,20 +12,29 @@ from .metrics import auc_score, average_precision, gmean_score
 
 SELECTION_METRICS = ("auc_gmean", "auc", "ap")
 # Random stratified halvings of the validation part used by cross_fit.
-HALF_SPLITS = 20
+HALF_SPLITS = 10
+
+
+def epoch_metrics(y, scores):
+    """(AUC, Gmean, AP) of one epoch's validation scores."""
+    return auc_score(y, scores), gmean_score(y, scores), average_precision(y, scores)
+
+
+def measure_of(metric, auc, gmean, ap):
+    """(primary, tie-break) of a validation metric; larger is better."""
+    if metric == "auc_gmean":
+        return auc * gmean, auc
+    if metric == "auc":
+        return auc, ap
+    if metric == "ap":
+        return ap, auc
+    raise ValueError(f"unknown selection metric {metric!r}; choose one of "
+                     f"{', '.join(SELECTION_METRICS)}")
 
 
 def validation_measure(metric, y, scores):
-    """(primary, tie-break) of one epoch's validation scores; larger is better."""
-    auc = auc_score(y, scores)
-    if metric == "auc_gmean":
-        return auc * gmean_score(y, scores), auc
-    if metric == "auc":
-        return auc, average_precision(y, scores)
-    if metric == "ap":
-        return average_precision(y, scores), auc
-    raise ValueError(f"unknown selection metric {metric!r}; choose one of "
-                     f"{', '.join(SELECTION_METRICS)}")
+    """(primary, tie-break) of one epoch's validation scores."""
+    return measure_of(metric, *epoch_metrics(y, scores))
 
 
 def rank_key(measure, epoch):
@@ -35,17 +44,15 @@ def rank_key(measure, epoch):
     return (0, -measure[0], -measure[1], epoch)
 
 
-def select_epochs(val_scores, y, metric, k):
-    """Indices (0-based epochs) of the k best rows of `val_scores` (epochs x rows)."""
-    keys = [rank_key(validation_measure(metric, y, s), i) for i, s in enumerate(val_scores)]
+def best_epochs(table, metric, k):
+    """Indices of the k best rows of `table` (epochs x (AUC, Gmean, AP))."""
+    keys = [rank_key(measure_of(metric, *row), i) for i, row in enumerate(table)]
     return sorted(range(len(keys)), key=keys.__getitem__)[:k]
 
 
-def _rule_on(val_scores, y, metric, k, choose, judge):
-    """(AUC, Gmean) on rows `judge` of the rule's choice made on rows `choose`."""
-    chosen = select_epochs(val_scores[:, choose], y[choose], metric, k)
-    averaged = val_scores[chosen][:, judge].mean(0)
-    return auc_score(y[judge], averaged), gmean_score(y[judge], averaged)
+def select_epochs(val_scores, y, metric, k):
+    """Indices (0-based epochs) of the k best rows of `val_scores` (epochs x rows)."""
+    return best_epochs([epoch_metrics(y, s) for s in val_scores], metric, k)
 
 
 def stratified_halves(y, rng, splits=HALF_SPLITS):
@@ -58,24 +65,39 @@ def stratified_halves(y, rng, splits=HALF_SPLITS):
         yield a, ~a
 
 
-def cross_fit(val_scores, y, metric, k, rng, splits=HALF_SPLITS):
-    """Held-out (AUC, Gmean) of a selection rule, judged on validation only.
+def _rules_on(val_scores, y, rules, choose, judge):
+    """{rule: (AUC, Gmean) on rows `judge` of the epochs the rule picks on rows `choose`}."""
+    table = [epoch_metrics(y[choose], s) for s in val_scores[:, choose]]
+    results = {}
+    for metric, k in rules:
+        averaged = val_scores[best_epochs(table, metric, k)][:, judge].mean(0)
+        results[metric, k] = (auc_score(y[judge], averaged), gmean_score(y[judge], averaged))
+    return results
 
-    The rule picks its epochs on one stratified half of the validation rows
+
+def cross_fit_rules(val_scores, y, rules, rng, splits=HALF_SPLITS):
+    """Held-out (AUC, Gmean) of each selection rule (metric, k), judged on validation only.
+
+    A rule picks its epochs on one stratified half of the validation rows
     and is scored on the other half, both ways, over `splits` halvings, so
     a rule that chases the noise of a few anomalies is not rewarded for it.
     With fewer than two anomalies (or normal rows) no halving holds both
-    classes twice; the rule is then scored on the rows it chose on.
+    classes twice; the rules are then scored on the rows they chose on.
     """
     y = np.asarray(y).astype(int)
-    everything = np.ones(len(y), dtype=bool)
     if np.bincount(y, minlength=2).min() < 2:
-        return _rule_on(val_scores, y, metric, k, everything, everything)
-    results = []
+        everything = np.ones(len(y), dtype=bool)
+        return _rules_on(val_scores, y, rules, everything, everything)
+    per_half = []
     for a, b in stratified_halves(y, rng, splits):
-        results.append(_rule_on(val_scores, y, metric, k, a, b))
-        results.append(_rule_on(val_scores, y, metric, k, b, a))
-    return tuple(float(v) for v in np.mean(results, axis=0))
+        per_half += [_rules_on(val_scores, y, rules, a, b), _rules_on(val_scores, y, rules, b, a)]
+    return {rule: tuple(float(v) for v in np.mean([h[rule] for h in per_half], axis=0))
+            for rule in rules}
+
+
+def cross_fit(val_scores, y, metric, k, rng, splits=HALF_SPLITS):
+    """cross_fit_rules for one rule: its held-out (AUC, Gmean)."""
+    return cross_fit_rules(val_scores, y, [(metric, k)], rng, splits)[metric, k]
 
 
 class TopK:

@@ -8,6 +8,9 @@
 #   e.g. bash scripts/run_all.sh                      (EAL-GAN, 5 seeds)
 #        bash scripts/run_all.sh 42 ganomaly egbad anogan ae vae
 #        DATASETS="glass lympho" bash scripts/run_all.sh 42      (a subset)
+#        THREADS=1 bash scripts/run_all.sh 42 43 & THREADS=1 bash scripts/run_all.sh 44 45 46
+#          (two sweeps share 2 cores: small graphs run as fast on 1 thread, and the
+#           results folder is locked per write)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -47,7 +50,8 @@ for model in "${models[@]}"; do
             log="log/log_train_${tag}_seed${seed}.txt"
             echo "[$count/$total] $label $name seed $seed ($(( $(date +%s) - started ))s elapsed) -> $log"
             if ! .venv/bin/python -u train_eval.py --data_name "$name" --model "$model" \
-                    --seed "$seed" --weights_dir "$weights" --plots False > "$log" 2>&1; then
+                    --seed "$seed" --weights_dir "$weights" --threads "${THREADS:-2}" \
+                    --plots False > "$log" 2>&1; then
                 echo "failed: $label $name seed $seed (see $log)" >&2; exit 1
             fi
             grep -E "^(selected|threshold|train:)" "$log" | sed 's/^/    /'

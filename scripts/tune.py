@@ -36,7 +36,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 from models import EALGAN, runtime  # noqa: E402  (first: sets MindSpore's log level)
-from models.selection import SELECTION_METRICS, cross_fit  # noqa: E402
+from models.selection import SELECTION_METRICS, cross_fit, cross_fit_rules  # noqa: E402
 from models.tuning import CANDIDATES, TUNED_KEYS, candidate_config, objective  # noqa: E402
 from dataloader import ODDS_DATASETS, load_table, resolve_data_file  # noqa: E402
 from preprocess import prepare  # noqa: E402
@@ -108,8 +108,9 @@ def compare_rules(fits):
     """Every rule on every fit; prints per rule the mean and the mean per-dataset spread."""
     rows = []
     for dataset, seed, candidate, saved in fits:
-        for metric, k in RULES:
-            auc, gmean = judge(saved, metric, k, seed)
+        judged = cross_fit_rules(saved["val_scores"], saved["y_val"], RULES,
+                                 np.random.default_rng(seed))
+        for (metric, k), (auc, gmean) in judged.items():
             rows.append({"Data": dataset, "Seed": seed, "Candidate": candidate,
                          "Metric": metric, "Top k": k, "Held-out AUC": round(auc, 4),
                          "Held-out Gmean": round(gmean, 4)})

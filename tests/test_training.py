@@ -5,6 +5,7 @@ import pytest
 from conftest import odds_file, separable_data
 from dataloader import load_table
 from models import EALGAN
+from models.base import TrainingDiverged
 from models.metrics import auc_score, gmean_score
 from preprocess import prepare
 
@@ -64,3 +65,10 @@ def test_bad_hyper_parameters_are_rejected():
         EALGAN(active_rate=0)
     with pytest.raises(ValueError, match="dis_activation_func"):
         EALGAN(dis_activation_func="gelu")
+
+
+def test_diverged_training_is_refused_not_saved():
+    X, y = separable_data(rows=120, features=4, seed=14)
+    with pytest.raises(TrainingDiverged, match="diverged"):
+        EALGAN(max_epochs=2, batch_size=32, ensemble_num=2, dim_z=8, lr_g=1e30,
+               lr_d=1e30).fit(X, y, X, y)
