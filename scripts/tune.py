@@ -176,8 +176,9 @@ def write_configs():
         kept = keep_untuned(path)
         lines = [f"# {dataset}: scripts/tune.py chose candidate {candidate!r} (models/tuning.py)",
                  f"# on validation of seeds {', '.join(seeds)}: held-out AUC {auc:.4f}, "
-                 f"Gmean {gmean:.4f}, the best mean AUC x Gmean of {len(CANDIDATES)} candidates",
-                 "# (results/tuning.csv)."]
+                 f"Gmean {gmean:.4f},",
+                 f"# the best mean AUC x Gmean of {len(CANDIDATES)} candidates "
+                 "(results/tuning.csv)."]
         lines += [f"{key}: {yaml_value(CANDIDATES[candidate][key])}" for key in TUNED_KEYS]
         with open(path + ".tmp", "w", encoding="utf-8") as handle:
             handle.write("\n".join(lines + kept) + "\n")
