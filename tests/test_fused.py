@@ -11,7 +11,8 @@ from models.unfused import UnfusedTrainer, split_members
 @pytest.mark.parametrize("active_rate,spectral", [(1.0, False), (0.4, True)])
 def test_fused_step_equals_member_by_member(active_rate, spectral):
     settings = dict(ensemble_num=3, dim_z=8, batch_size=32, active_rate=active_rate,
-                    SN_used=spectral, dis_activation_func="tanh", seed=3)
+                    SN_used=spectral, dis_activation_func="tanh", seed=3, lr_g=0.001,
+                    lr_d=0.001, init_type="N02")
     fused, reference = EALGAN(**settings), EALGAN(**settings)
     fused._build(5)
     reference._build(5)

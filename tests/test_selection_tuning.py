@@ -129,7 +129,7 @@ def test_bad_schedule_values_are_refused(value):
 
 def test_auto_schedule_is_what_fit_runs():
     X, y = separable_data(rows=100, features=3, seed=11)
-    model = EALGAN(ensemble_num=2, dim_z=8, train_steps=14).fit(X, y)
+    model = EALGAN(ensemble_num=2, dim_z=8, batch_size="auto", train_steps=14).fit(X, y)
     assert (model.batch_size_, model.max_epochs_) == (16, schedule.MIN_EPOCHS)
     assert len(model.history_) == schedule.MIN_EPOCHS
 

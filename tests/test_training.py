@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from conftest import odds_file, separable_data
+from conftest import PORT_SETTINGS, odds_file, separable_data
 from dataloader import load_table
 from models import EALGAN
 from models.base import TrainingDiverged
@@ -14,7 +14,7 @@ def test_separable_synthetic_set():
     X, y = separable_data(rows=800, features=6, seed=1)
     X_val, y_val = separable_data(rows=300, features=6, seed=2)
     X_test, y_test = separable_data(rows=300, features=6, seed=3)
-    model = EALGAN(max_epochs=10, batch_size=64).fit(X, y, X_val, y_val)
+    model = EALGAN(max_epochs=10, batch_size=64, **PORT_SETTINGS).fit(X, y, X_val, y_val)
     scores = model.decision_function(X_test)
     assert auc_score(y_test, scores) >= 0.98
     assert gmean_score(y_test, scores) >= 0.9
@@ -22,7 +22,7 @@ def test_separable_synthetic_set():
 
 def test_cardio_ten_epochs():
     data = prepare(load_table(odds_file("cardio")), 42)
-    model = EALGAN(max_epochs=10, batch_size=128).fit(data.X["train"], data.y["train"],
+    model = EALGAN(max_epochs=10, batch_size=128, **PORT_SETTINGS).fit(data.X["train"], data.y["train"],
                                                       data.X["val"], data.y["val"])
     scores = model.decision_function(data.X["test"])
     assert auc_score(data.y["test"], scores) >= 0.95
@@ -32,7 +32,7 @@ def test_cardio_ten_epochs():
 def test_selected_epoch_is_restored_and_chosen_on_validation():
     X, y = separable_data(rows=300, features=5, seed=4)
     X_val, y_val = separable_data(rows=200, features=5, seed=5)
-    model = EALGAN(max_epochs=6, batch_size=64, ensemble_num=4).fit(X, y, X_val, y_val)
+    model = EALGAN(max_epochs=6, batch_size=64, ensemble_num=4, **PORT_SETTINGS).fit(X, y, X_val, y_val)
     history = model.history_
     measures = [(r["val_auc"] * r["val_gmean"], r["val_auc"]) for r in history]
     best = max(range(len(history)), key=lambda i: (measures[i], -i))
