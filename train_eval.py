@@ -206,6 +206,23 @@ def evaluate_parts(model, data):
     return metrics, scores
 
 
+def portable_path(path):
+    """A data file's path relative to the repository, or its name when it lies outside."""
+    relative = os.path.relpath(os.path.abspath(path), HERE)
+    return os.path.basename(path) if relative.startswith("..") else relative
+
+
+def check_output_folder(path, flag):
+    """Refuse, before any training, an output folder that is a file or cannot be written."""
+    existing = os.path.abspath(path)
+    while not os.path.exists(existing):
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing):
+        raise ConfigError(f"--{flag} {path}: {existing} is a file, not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ConfigError(f"--{flag} {path}: {existing} is not writable")
+
+
 def write_results(args, table, data, model, metrics, seed, train_seconds):
     """This run's row in results/runs.csv; the AUC and Gmean tables follow from it."""
     test = {name[len("test_"):]: value for name, value in metrics.items()
@@ -241,18 +258,24 @@ def run(args):
         print(summary_line(table, data))
         print(f"evaluating {weights} ({model.label}, seed {seed})")
         metrics, test_scores = evaluate_parts(model, data)
+        write_results(args, table, data, model, metrics, seed, seconds)
     else:
+        for folder, flag in ((args.weights_dir, "weights_dir"), (args.results_dir, "results_dir")):
+            check_output_folder(folder, flag)
         seed, data = args.seed, prepare(table, args.seed)
         print(summary_line(table, data))
         model, seconds = train(args, data)
         metrics, test_scores = evaluate_parts(model, data)
-        model.save(weights, {"data": table.name, "data_file": os.path.abspath(table.path),
+        # The results row is written while the new weights wait complete beside
+        # the old ones: a run that cannot record its results keeps the old model.
+        model.save(weights, {"data": table.name, "data_file": portable_path(table.path),
                              "seed": seed, "split": data.sizes,
                              "scaler": data.scaler.to_dict(),
                              "feature_names": table.feature_names,
-                             "train_seconds": round(seconds, 3), **metrics})
+                             "train_seconds": round(seconds, 3), **metrics},
+                   before_swap=lambda: write_results(args, table, data, model, metrics, seed,
+                                                     seconds))
         print(f"weights -> {weights}")
-    write_results(args, table, data, model, metrics, seed, seconds)
     print("  ".join(f"{part}: auc {metrics[f'{part}_auc']:.4f} gmean {metrics[f'{part}_gmean']:.4f}"
                     for part in PARTS))
     queried = "" if model.labels_queried_ is None else \

@@ -107,11 +107,14 @@ class Detector:
         """What save() records about the model itself (model name, sizes, config, ...)."""
         raise NotImplementedError
 
-    def save(self, directory, meta=None):
-        """Write one checkpoint per network, meta.json (meta + describe()) and history.csv."""
+    def save(self, directory, meta=None, before_swap=None):
+        """Write one checkpoint per network, meta.json (meta + describe()) and history.csv.
+
+        before_swap: see checkpoint.write_model_dir.
+        """
         checkpoint.write_model_dir(directory, dict(self.networks.name_cells()),
                                    {**(meta or {}), **self.describe()},
-                                   checkpoint.history_texts(self.history_))
+                                   checkpoint.history_texts(self.history_), before_swap)
 
     @classmethod
     def load(cls, directory):

@@ -36,8 +36,13 @@ def atomic_write_text(path, text):
         raise
 
 
-def write_model_dir(directory, cells, meta, texts=None):
-    """Save `cells` (name -> Cell) as NAME.ckpt, `meta` as meta.json, `texts` as files."""
+def write_model_dir(directory, cells, meta, texts=None, before_swap=None):
+    """Save `cells` (name -> Cell) as NAME.ckpt, `meta` as meta.json, `texts` as files.
+
+    `before_swap()`, if given, runs once the new folder is complete and
+    before it replaces the old one (e.g. to record the run's results); if it
+    raises, the new folder is discarded and the old one stays.
+    """
     directory = os.path.abspath(directory)
     parent, base = os.path.split(directory)
     os.makedirs(parent, exist_ok=True)
@@ -50,6 +55,8 @@ def write_model_dir(directory, cells, meta, texts=None):
         for name, text in (texts or {}).items():
             with open(os.path.join(staging, name), "w", encoding="utf-8", newline="") as handle:
                 handle.write(text)
+        if before_swap is not None:
+            before_swap()
         retired = None
         if os.path.exists(directory):
             retired = tempfile.mkdtemp(prefix=f".{base}.", suffix=".old", dir=parent)

@@ -132,3 +132,23 @@ def test_train_resume_and_reproduce(workspace):
     before = snapshot(workspace)
     result = run_cli(*flags(workspace, "--data_name", "toy", "--resume", "True"))
     assert_clean_failure(result, workspace, before, "trained on 5 features")
+
+
+def test_output_folder_that_is_a_file_is_refused_before_training(workspace):
+    (workspace / "not_a_folder").write_text("x")
+    before = snapshot(workspace)
+    result = run_cli(*flags(workspace, "--data_name", "toy", "--results_dir",
+                            workspace / "not_a_folder" / "results"))
+    assert_clean_failure(result, workspace, before, "is a file, not a folder")
+    assert "epoch" not in result.stdout
+
+
+def test_a_run_that_cannot_record_its_results_keeps_the_old_weights(workspace):
+    assert run_cli(*flags(workspace, "--data_name", "toy", "--seed", 5)).returncode == 0
+    runs = workspace / "results" / "runs.csv"
+    runs.write_text("Some,Other,Columns\n1,2,3\n")  # a damaged results table
+    before = snapshot(workspace)
+    result = run_cli(*flags(workspace, "--data_name", "toy", "--seed", 6))
+    assert_clean_failure(result, workspace, before, "has columns")
+    assert sorted(os.listdir(workspace / "weights")) == ["toy"]  # no staging folder left
+    assert json.loads((workspace / "weights" / "toy" / "meta.json").read_text())["seed"] == 5
