@@ -25,6 +25,7 @@ its scores as the reason.
 """
 import argparse
 import csv
+import functools
 import glob
 import os
 import sys
@@ -36,8 +37,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 from models import EALGAN, runtime  # noqa: E402  (first: sets MindSpore's log level)
-from models.selection import SELECTION_METRICS, cross_fit, cross_fit_rules  # noqa: E402
-from models.tuning import CANDIDATES, TUNED_KEYS, candidate_config, objective  # noqa: E402
+from models.selection import SELECTION_METRICS, cross_fit_rules  # noqa: E402
+from models.tuning import (CANDIDATES, TUNED_KEYS, candidate_config, judge_fit,  # noqa: E402
+                           objective)
 from dataloader import ODDS_DATASETS, load_table, resolve_data_file  # noqa: E402
 from preprocess import prepare  # noqa: E402
 from train_eval import model_config, resolve_settings  # noqa: E402
@@ -52,6 +54,7 @@ def run_path(dataset, seed, candidate):
     return os.path.join(RUNS_DIR, f"{dataset}_{seed}_{candidate}.npz")
 
 
+@functools.lru_cache(maxsize=None)  # read each dataset's YAML once, not once per fit
 def base_config(dataset, seed):
     """The dataset's configuration (default.yaml < configs/DATASET.yaml) for this seed."""
     return model_config(resolve_settings(["--data_name", dataset, "--seed", str(seed),
@@ -99,11 +102,6 @@ def write_csv(path, rows):
     os.replace(path + ".tmp", path)
 
 
-def judge(saved, metric, k, seed):
-    return cross_fit(saved["val_scores"], saved["y_val"], metric, k,
-                     np.random.default_rng(seed))
-
-
 def compare_rules(fits):
     """Every rule on every fit; prints per rule the mean and the mean per-dataset spread."""
     rows = []
@@ -133,7 +131,7 @@ def compare_candidates(fits):
     rows = []
     for dataset, seed, candidate, saved in fits:
         config = base_config(dataset, seed)
-        auc, gmean = judge(saved, config.select_metric, config.select_top_k, seed)
+        auc, gmean = judge_fit(saved["val_scores"], saved["y_val"], config, seed)
         rows.append({"Data": dataset, "Seed": seed, "Candidate": candidate,
                      "Held-out AUC": round(auc, 4), "Held-out Gmean": round(gmean, 4),
                      "Batch": int(saved["batch_size"]), "Epochs": int(saved["epochs"]),
