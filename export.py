@@ -14,8 +14,9 @@ import tempfile
 
 import numpy as np
 
-from models import EALGAN, runtime
-from models.checkpoint import CheckpointError, read_meta
+from models import EALGAN
+from models.utils import runtime
+from models.utils.checkpoint import CheckpointError, read_meta
 import mindspore as ms
 from mindspore import nn, ops, Tensor
 

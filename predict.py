@@ -25,8 +25,9 @@ import pandas as pd
 import scipy.io
 
 from dataloader import LABEL_COLUMNS
-from models import DETECTORS, runtime
-from models.checkpoint import CheckpointError, read_meta
+from models import DETECTORS
+from models.utils import runtime
+from models.utils.checkpoint import CheckpointError, read_meta
 from preprocess import Standardizer
 
 CHUNK_ROWS = 100_000

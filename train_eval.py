@@ -23,11 +23,12 @@ import yaml
 
 from dataloader import DataError, load_table, resolve_data_file
 from preprocess import PARTS, Standardizer, prepare, summary_line
-from models import DETECTORS, EALGAN, plots, runtime
-from models.base import TrainingDiverged
-from models.checkpoint import CheckpointError, read_meta
-from models.metrics import evaluate
-from models.results import (RUNS_FILE, RUN_COLUMNS, ResultsError, dataset_row, read_rows,
+from models import DETECTORS, EALGAN
+from models.utils import plots, runtime
+from models.core.detector import TrainingDiverged
+from models.utils.checkpoint import CheckpointError, read_meta
+from models.utils.metrics import evaluate
+from models.utils.results import (RUNS_FILE, RUN_COLUMNS, ResultsError, dataset_row, read_rows,
                             record_run, run_row, summary_path)
 
 HERE = os.path.dirname(os.path.abspath(__file__))

@@ -1,14 +1,24 @@
-"""EAL-GAN, the GAN / autoencoder detectors it is compared with, and their building blocks."""
-from . import runtime  # noqa: F401  (sets MindSpore's log level before it loads)
-from .anogan import AnoGAN
-from .autoencoder import AutoEncoder
-from .eal_gan import EALGAN, EALGANConfig
-from .egbad import EGBAD
-from .ganomaly import GANomaly
-from .vae import VAE
+"""EAL-GAN and the detectors it is compared with.
+
+    models/core/     the detector interface and the stacked Adam both sides train with
+    models/eal_gan/  the method: networks, losses, active sampling, trainer, selection
+    models/family/   GANomaly, EGBAD, AnoGAN, AutoEncoder, VAE on a shared base
+    models/utils/    run plumbing: device and seeds, metrics, checkpoints, results, figures
+
+Lower layers never import higher ones: utils <- core <- eal_gan, family <- models.
+"""
+import os
+
+# MindSpore reads its log level once, when it is first imported, and every
+# import of this package comes before that.  Keep its errors, drop the
+# plugin and graph-analysis warnings, unless the user set GLOG_v.
+os.environ.setdefault("GLOG_v", "3")
+
+from .eal_gan import EALGAN, EALGANConfig  # noqa: E402
+from .family import EGBAD, VAE, AnoGAN, AutoEncoder, GANomaly  # noqa: E402
 
 # command-line name -> detector class
 DETECTORS = {cls.name: cls for cls in (EALGAN, GANomaly, EGBAD, AnoGAN, AutoEncoder, VAE)}
 
 __all__ = ["DETECTORS", "EALGAN", "EALGANConfig", "GANomaly", "EGBAD", "AnoGAN", "AutoEncoder",
-           "VAE", "runtime"]
+           "VAE"]

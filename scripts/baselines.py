@@ -27,8 +27,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 from dataloader import ODDS_DATASETS, load_table, resolve_data_file  # noqa: E402
-from models.metrics import evaluate  # noqa: E402
-from models.results import RUN_COLUMNS, dataset_row, read_rows, run_row, write_rows  # noqa: E402
+from models.utils.metrics import evaluate  # noqa: E402
+from models.utils.results import RUN_COLUMNS, dataset_row, read_rows, run_row, write_rows  # noqa: E402
 from preprocess import prepare  # noqa: E402
 
 SEED = 0  # every model's own random_state

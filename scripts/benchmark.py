@@ -30,11 +30,12 @@ CASES = (("shuttle", 2048), ("shuttle", 256), ("cardio", 128))
 
 def measure(dataset, batch, modes, steps, epochs):
     """Time `modes` ("fused", "unfused") in this process, interleaved; returns numbers."""
-    from models import EALGAN, runtime  # first: it sets MindSpore's log level
+    from models import EALGAN
+    from models.utils import runtime
     from mindspore import Tensor
     from dataloader import load_table, resolve_data_file
-    from models.trainer import EpochLoop, NoiseStream
-    from models.unfused import UnfusedTrainer, split_members
+    from models.eal_gan.trainer import EpochLoop, NoiseStream
+    from tests.reference.unfused import UnfusedTrainer, split_members
     from preprocess import prepare
     from train_eval import resolve_settings, model_config
 

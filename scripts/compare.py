@@ -19,8 +19,8 @@ sys.path.insert(0, ROOT)
 
 from dataloader import ODDS_DATASETS  # noqa: E402
 from models import DETECTORS  # noqa: E402
-from models.results import RUN_COLUMNS, RUNS_FILE, read_rows  # noqa: E402
-from models.checkpoint import atomic_write_text  # noqa: E402
+from models.utils.results import RUN_COLUMNS, RUNS_FILE, read_rows  # noqa: E402
+from models.utils.checkpoint import atomic_write_text  # noqa: E402
 
 OURS = "EAL-GAN"
 # The earlier MindSpore port's README: one split (seed 42), the epoch chosen on

@@ -25,9 +25,10 @@ import numpy as np
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from models import EALGAN, runtime  # noqa: E402  (first: sets MindSpore's log level)
-from models.metrics import evaluate  # noqa: E402
-from models.results import read_rows, results_lock, write_rows  # noqa: E402
+from models import EALGAN  # noqa: E402
+from models.utils import runtime  # noqa: E402
+from models.utils.metrics import evaluate  # noqa: E402
+from models.utils.results import read_rows, results_lock, write_rows  # noqa: E402
 from dataloader import load_table, resolve_data_file  # noqa: E402
 from preprocess import prepare  # noqa: E402
 from train_eval import model_config, resolve_settings  # noqa: E402

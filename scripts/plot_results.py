@@ -16,9 +16,10 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from models import DETECTORS, plots, runtime  # noqa: E402  (first: sets MindSpore's log level)
+from models import DETECTORS  # noqa: E402
+from models.utils import plots, runtime  # noqa: E402
 from dataloader import ODDS_DATASETS, load_table, resolve_data_file  # noqa: E402
-from models.results import RUN_COLUMNS, RUNS_FILE, read_rows  # noqa: E402
+from models.utils.results import RUN_COLUMNS, RUNS_FILE, read_rows  # noqa: E402
 import train_eval  # noqa: E402
 
 

@@ -5,7 +5,7 @@
     .venv/bin/python scripts/tune.py compare
     .venv/bin/python scripts/tune.py configs
 
-`record` trains every tuning candidate (models/tuning.py) on each seed's
+`record` trains every tuning candidate (models/eal_gan/tuning.py) on each seed's
 training part, with the dataset's non-tuned settings (e.g. its activation),
 and saves the validation scores of every epoch to
 results/tuning_runs/DATASET_SEED_CANDIDATE.npz (git-ignored; a finished fit
@@ -14,7 +14,7 @@ in train_eval.py and never scored.
 
 `compare` judges, from those files alone:
 - each selection rule (validation metric x top-k snapshots) by cross-fitting
-  on validation (models/selection.py cross_fit), over every recorded fit:
+  on validation (models/eal_gan/selection.py cross_fit), over every recorded fit:
   results/selection.csv;
 - each candidate per dataset under the configured rule, the quantity
   `--tune True` maximises: results/tuning.csv.
@@ -36,9 +36,10 @@ import numpy as np
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from models import EALGAN, runtime  # noqa: E402  (first: sets MindSpore's log level)
-from models.selection import SELECTION_METRICS, cross_fit_rules  # noqa: E402
-from models.tuning import (CANDIDATES, TUNED_KEYS, candidate_config, judge_fit,  # noqa: E402
+from models import EALGAN  # noqa: E402
+from models.utils import runtime  # noqa: E402
+from models.eal_gan.selection import SELECTION_METRICS, cross_fit_rules  # noqa: E402
+from models.eal_gan.tuning import (CANDIDATES, TUNED_KEYS, candidate_config, judge_fit,  # noqa: E402
                            objective)
 from dataloader import ODDS_DATASETS, load_table, resolve_data_file  # noqa: E402
 from preprocess import prepare  # noqa: E402
@@ -172,7 +173,7 @@ def write_configs():
     for dataset, (candidate, auc, gmean) in winners(rows).items():
         path = os.path.join(ROOT, "configs", f"{dataset}.yaml")
         kept = keep_untuned(path)
-        lines = [f"# {dataset}: scripts/tune.py chose candidate {candidate!r} (models/tuning.py)",
+        lines = [f"# {dataset}: scripts/tune.py chose candidate {candidate!r} (models/eal_gan/tuning.py)",
                  f"# on validation of seeds {', '.join(seeds)}: held-out AUC {auc:.4f}, "
                  f"Gmean {gmean:.4f},",
                  f"# the best mean AUC x Gmean of {len(CANDIDATES)} candidates "

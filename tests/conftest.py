@@ -8,7 +8,7 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from models import runtime  # noqa: E402
+from models.utils import runtime  # noqa: E402
 
 ODDS_DIR = os.environ.get("ODDS_DIR", os.path.join(os.path.dirname(ROOT), "shared", "data", "odds"))
 

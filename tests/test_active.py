@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from mindspore import Tensor
 
-from models.active import query_size, select_first, select_uncertain
+from models.eal_gan.active import query_size, select_first, select_uncertain
 
 
 @pytest.mark.parametrize("k", [1, 7, 30, 64])

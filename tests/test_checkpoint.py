@@ -7,8 +7,8 @@ import pytest
 
 from conftest import separable_data
 from models import EALGAN
-from models import checkpoint
-from models.checkpoint import CheckpointError
+from models.utils import checkpoint
+from models.utils.checkpoint import CheckpointError
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ import pytest
 import scipy.io
 
 from conftest import ROOT, separable_data
-from models.results import dataset_row, record_run, run_row
+from models.utils.results import dataset_row, record_run, run_row
 
 
 def run_cli(*args):

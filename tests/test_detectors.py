@@ -4,16 +4,16 @@ import pytest
 from mindspore import Tensor, nn
 
 from conftest import separable_data
-from models.anogan import AnoGAN, residual_loss
-from models.autoencoder import AutoEncoder
-from models.base import TrainingDiverged
-from models.egbad import EGBAD
-from models.egbad import anomaly_score as egbad_score
-from models.ganomaly import GANomaly
-from models.ganomaly import generator_loss as ganomaly_loss
-from models.layers import bce_with_logits
-from models.metrics import auc_score, gmean_score
-from models.vae import (DECODER_LOG_VAR_FLOOR, ENCODER_LOG_VAR_BOUND, VAE, gaussian_nll,
+from models.family.anogan import AnoGAN, residual_loss
+from models.family.autoencoder import AutoEncoder
+from models.core.detector import TrainingDiverged
+from models.family.egbad import EGBAD
+from models.family.egbad import anomaly_score as egbad_score
+from models.family.ganomaly import GANomaly
+from models.family.ganomaly import generator_loss as ganomaly_loss
+from models.family.layers import bce_with_logits
+from models.utils.metrics import auc_score, gmean_score
+from models.family.vae import (DECODER_LOG_VAR_FLOOR, ENCODER_LOG_VAR_BOUND, VAE, gaussian_nll,
                         kl_to_standard_normal)
 
 DETECTORS = (AutoEncoder, VAE, GANomaly, EGBAD, AnoGAN)

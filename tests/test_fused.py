@@ -4,8 +4,8 @@ import pytest
 from mindspore import Tensor
 
 from models import EALGAN
-from models.trainer import DiscriminatorStep, GeneratorStep
-from models.unfused import UnfusedTrainer, split_members
+from models.eal_gan.trainer import DiscriminatorStep, GeneratorStep
+from tests.reference.unfused import UnfusedTrainer, split_members
 
 
 @pytest.mark.parametrize("active_rate,spectral", [(1.0, False), (0.4, True)])

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from mindspore import Tensor
 
-from models.losses import (discriminator_losses, focal_sum, focal_weights, generator_loss,
+from models.eal_gan.losses import (discriminator_losses, focal_sum, focal_weights, generator_loss,
                            row_weights)
 
 GAMMA = 2.0

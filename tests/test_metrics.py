@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import average_precision_score, roc_auc_score
 
-from models.metrics import (auc_score, average_precision, best_gmean_threshold, evaluate,
+from models.utils.metrics import (auc_score, average_precision, best_gmean_threshold, evaluate,
                             gmean_score, precision_at_n)
 
 

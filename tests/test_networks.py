@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from mindspore import nn, ops, Tensor
 
-from models.networks import (DiscriminatorEnsemble, Generator, StackedDense, _AffineOp,
+from models.eal_gan.networks import (DiscriminatorEnsemble, Generator, StackedDense, _AffineOp,
                              init_weight)
 
 

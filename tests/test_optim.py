@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from mindspore import Parameter, Tensor
 
-from models.optim import StackedAdam
+from models.core.optim import StackedAdam
 
 
 def torch_adam(param, grads, lr, betas, eps=1e-8):

@@ -4,7 +4,7 @@ import csv
 import numpy as np
 import pytest
 
-from models.results import ResultsError, dataset_row, record_run, run_row
+from models.utils.results import ResultsError, dataset_row, record_run, run_row
 
 
 def add(folder, data, seed, auc, gmean, model="EAL-GAN"):

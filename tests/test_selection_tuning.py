@@ -7,10 +7,10 @@ import pytest
 
 from conftest import separable_data
 from models import EALGAN
-from models import schedule, tuning
-from models.base import TrainingDiverged
-from models.metrics import auc_score, gmean_score
-from models.selection import TopK, cross_fit, select_epochs, validation_measure
+from models.eal_gan import schedule, tuning
+from models.core.detector import TrainingDiverged
+from models.utils.metrics import auc_score, gmean_score
+from models.eal_gan.selection import TopK, cross_fit, select_epochs, validation_measure
 
 
 def curves(epochs=12, rows=40, anomalies=5, seed=0):

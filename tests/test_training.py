@@ -5,8 +5,8 @@ import pytest
 from conftest import PORT_SETTINGS, odds_file, separable_data
 from dataloader import load_table
 from models import EALGAN
-from models.base import TrainingDiverged
-from models.metrics import auc_score, gmean_score
+from models.core.detector import TrainingDiverged
+from models.utils.metrics import auc_score, gmean_score
 from preprocess import prepare
 
 

@@ -8,7 +8,7 @@ and then by the earlier epoch.
 """
 import numpy as np
 
-from .metrics import auc_score, average_precision, gmean_score
+from ..utils.metrics import auc_score, average_precision, gmean_score
 
 SELECTION_METRICS = ("auc_gmean", "auc", "ap")
 # Random stratified halvings of the validation part used by cross_fit.

@@ -20,8 +20,8 @@ from mindspore import dtype as mstype
 
 from .active import query_size, select_first, select_uncertain
 from .losses import GAMMA, discriminator_losses, generator_loss, row_weights
-from .metrics import auc_score, gmean_score
-from .optim import StackedAdam
+from ..utils.metrics import auc_score, gmean_score
+from ..core.optim import StackedAdam
 from .selection import TopK, validation_measure
 
 
@@ -126,7 +126,7 @@ class EpochLoop:
 
     `score` maps a feature array to ensemble scores; the loop never sees test
     data.  Epochs are ranked by the configured validation metric (see
-    models/selection.py; AUC x Gmean ranks epochs whose scores never reach 0.5
+    models/eal_gan/selection.py; AUC x Gmean ranks epochs whose scores never reach 0.5
     by AUC alone); without validation data the last k epochs are kept.
     """
 

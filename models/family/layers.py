@@ -8,7 +8,7 @@ import numpy as np
 import mindspore as ms
 from mindspore import nn, ops, Tensor
 
-from .optim import StackedAdam
+from ..core.optim import StackedAdam
 
 GAN_BETAS = (0.5, 0.999)          # DCGAN's Adam setting, used by GANomaly, EGBAD, AnoGAN
 AUTOENCODER_BETAS = (0.9, 0.999)  # Adam's defaults

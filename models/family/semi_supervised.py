@@ -17,10 +17,10 @@ import time
 import numpy as np
 from mindspore import nn, Tensor
 
-from .base import (Detector, TrainingDiverged, check_features, check_training_data,
+from ..core.detector import (Detector, TrainingDiverged, check_features, check_training_data,
                    score_in_chunks)
-from .metrics import best_gmean_threshold
-from .runtime import seeded_generators
+from ..utils.metrics import best_gmean_threshold
+from ..utils.runtime import seeded_generators
 
 NO_VALIDATION_QUANTILE = 95.0
 

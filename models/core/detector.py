@@ -11,8 +11,8 @@ import dataclasses
 import numpy as np
 from mindspore import Tensor
 
-from . import checkpoint
-from .metrics import THRESHOLD
+from ..utils import checkpoint
+from ..utils.metrics import THRESHOLD
 
 # Rows scored per graph call; smaller inputs use the next power of two, so
 # scoring compiles for a handful of shapes only.

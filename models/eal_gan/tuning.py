@@ -16,7 +16,7 @@ import dataclasses
 
 import numpy as np
 
-from .base import TrainingDiverged
+from ..core.detector import TrainingDiverged
 from .selection import cross_fit
 
 # What a candidate sets; everything else (network shape, activation,
@@ -24,7 +24,7 @@ from .selection import cross_fit
 TUNED_KEYS = ("lr_g", "lr_d", "batch_size", "max_epochs", "active_rate", "init_type", "SN_used")
 
 CANDIDATES = {
-    # step budget (models/schedule.py) with a moderate and a fast learning rate
+    # step budget (models/eal_gan/schedule.py) with a moderate and a fast learning rate
     "budget_lr0.002": dict(lr_g=0.002, lr_d=0.002, batch_size="auto", max_epochs="auto",
                            active_rate=1.0, init_type="N02", SN_used=False),
     "budget_lr0.005": dict(lr_g=0.005, lr_d=0.005, batch_size="auto", max_epochs="auto",

@@ -12,10 +12,10 @@ import mindspore as ms
 from mindspore import nn, ops, Tensor
 from mindspore import dtype as mstype
 
-from .active import query_size
-from .losses import GAMMA, discriminator_losses, generator_loss, row_weights
-from .networks import DiscriminatorEnsemble, ensemble_score
-from .optim import StackedAdam
+from models.eal_gan.active import query_size
+from models.eal_gan.losses import GAMMA, discriminator_losses, generator_loss, row_weights
+from models.eal_gan.networks import DiscriminatorEnsemble, ensemble_score
+from models.core.optim import StackedAdam
 
 
 def split_members(discriminators, rng, config, n_features):

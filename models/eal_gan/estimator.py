@@ -4,11 +4,11 @@ import dataclasses
 import numpy as np
 from mindspore import Tensor
 
-from .base import (Detector, TrainingDiverged, check_features, check_training_data,
+from ..core.detector import (Detector, TrainingDiverged, check_features, check_training_data,
                    score_in_chunks)
 from .networks import ACTIVATIONS, INIT_TYPES, DiscriminatorEnsemble, EALGANNetworks, Generator
 from . import schedule, tuning
-from .runtime import seeded_generators
+from ..utils.runtime import seeded_generators
 from .selection import SELECTION_METRICS
 from .trainer import EpochLoop
 
@@ -18,7 +18,7 @@ class EALGANConfig:
     """Hyper-parameters, named as the reference's command-line flags."""
 
     # The authors' settings with a step budget (configs/default.yaml says why).
-    max_epochs: object = schedule.AUTO   # int, or "auto": from train_steps (models/schedule.py)
+    max_epochs: object = schedule.AUTO   # int, or "auto": from train_steps (models/eal_gan/schedule.py)
     batch_size: object = 256             # int, or "auto": from the training rows
     train_steps: int = 1000
     lr_g: float = 0.01
@@ -129,7 +129,7 @@ class EALGAN(Detector):
         return self
 
     def _fit_tuned(self, X, y, X_val, y_val):
-        """Become the fit of the candidate settings that validate best (models/tuning.py)."""
+        """Become the fit of the candidate settings that validate best (models/eal_gan/tuning.py)."""
         if X_val is None:
             raise ValueError("tune needs a validation part: pass X_val and y_val")
         name, winner, table = tuning.tune(type(self), self.config, X, y, X_val, y_val)

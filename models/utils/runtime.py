@@ -4,14 +4,8 @@ Everything random in a run (initial weights, member learning rates, epoch
 shuffles, generator noise) is drawn from the NumPy generators returned by
 `seeded_generators`, so one seed fixes a run.
 """
-import os
-
-# MindSpore logs plugin-loading warnings for every device it cannot find;
-# keep its errors, drop the warnings, unless the user asked for something else.
-os.environ.setdefault("GLOG_v", "3")
-
-import numpy as np  # noqa: E402
-import mindspore as ms  # noqa: E402
+import numpy as np
+import mindspore as ms
 
 DEVICE_TARGETS = ("CPU", "GPU", "Ascend")
 DEFAULT_CPU_THREADS = 2

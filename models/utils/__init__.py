@@ -1,0 +1,1 @@
+"""Run plumbing: device and seeding, metrics, checkpoints, results tables, figures."""

@@ -1,0 +1,1 @@
+"""Slow, member-by-member reference implementations the tests and benchmarks compare with."""
