@@ -156,7 +156,7 @@ def epoch_line(record, max_epochs):
 
 def train(args, data):
     config = model_config(args)
-    model = DETECTORS[args.model](config)
+    model = DETECTORS[args.model].from_config(config)
     print(f"training {model.label}: {config}")
     on_epoch = (lambda r: print(epoch_line(r, getattr(model, "max_epochs_", config.max_epochs)),
                                  flush=True)) \
@@ -199,12 +199,12 @@ def load_trained(args, table, weights):
 
 def evaluate_parts(model, data):
     """Flat metrics (train_auc, ..., test_precision_at_n) and the test scores."""
-    metrics = {}
+    metrics, scores = {}, {}
     for part in PARTS:
-        scores = model.decision_function(data.X[part])
-        metrics.update({f"{part}_{name}": v
-                        for name, v in evaluate(data.y[part], scores, model.threshold_).items()})
-    return metrics, scores
+        scores[part] = model.decision_function(data.X[part])
+        metrics.update({f"{part}_{name}": value for name, value in
+                        evaluate(data.y[part], scores[part], model.threshold_).items()})
+    return metrics, scores["test"]
 
 
 def portable_path(path):

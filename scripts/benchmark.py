@@ -13,6 +13,7 @@ on a shared machine are noisy; the ratio measured in one run is the number
 to compare.
 """
 import argparse
+import dataclasses
 import json
 import os
 import resource
@@ -43,12 +44,13 @@ def measure(dataset, batch, modes, steps, epochs):
     args = resolve_settings(["--data_name", dataset, "--batch_size", str(batch)])
     data = prepare(load_table(resolve_data_file(os.path.join(ROOT, "data"), dataset)), 42)
     X, y = data.X["train"], data.y["train"]
-    model = EALGAN(model_config(args))
+    model = EALGAN.from_config(model_config(args))
+    model.config_ = dataclasses.replace(model.config, max_epochs=max(epochs, 1))
     rngs = model._build(X.shape[1])
-    loop = EpochLoop(model.generator, model.discriminators, model.member_lr_, model.config, rngs)
+    loop = EpochLoop(model.generator, model.discriminators, model.member_lr_, model.config_, rngs)
     batch = min(batch, len(X))
     rng = np.random.default_rng(0)
-    noise = NoiseStream(np.random.default_rng(1), batch, model.config.dim_z)
+    noise = NoiseStream(np.random.default_rng(1), batch, model.config_.dim_z)
 
     def batch_tensors():
         rows = rng.permutation(len(X))[:batch]
@@ -67,9 +69,9 @@ def measure(dataset, batch, modes, steps, epochs):
         unfused.g_step(*noise.next()).asnumpy()
 
     if "unfused" in modes:
-        members = split_members(model.discriminators, np.random.default_rng(0), model.config,
+        members = split_members(model.discriminators, np.random.default_rng(0), model.config_,
                                 X.shape[1])
-        unfused = UnfusedTrainer(model.generator, members, model.member_lr_, model.config)
+        unfused = UnfusedTrainer(model.generator, members, model.member_lr_, model.config_)
     step = {"fused": fused_step, "unfused": unfused_step}
     result = {"dataset": dataset, "batch": batch, "steps_per_epoch": -(-len(X) // batch)}
     times = {mode: [] for mode in modes}
@@ -83,8 +85,7 @@ def measure(dataset, batch, modes, steps, epochs):
     for mode in modes:
         result[f"{mode}_step_ms"] = 1000 * float(np.median(times[mode]))
     if "fused" in modes and epochs:
-        model.config.max_epochs = epochs
-        history = loop.run(X, y, data.X["val"], data.y["val"], model.decision_function)
+        history, _ = loop.run(X, y, data.X["val"], data.y["val"], model.decision_function)
         # the first epoch also compiles the scoring graphs
         result["epoch_s"] = float(np.median([r["seconds"] for r in history[1:]]))
     result["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -32,7 +32,7 @@ def measure(name, data_name, epochs):
                              "--max_epochs", str(epochs)])
     data = prepare(load_table(resolve_data_file(os.path.join(ROOT, "data"), data_name)), 42)
     history = []
-    model = DETECTORS[name](model_config(args))
+    model = DETECTORS[name].from_config(model_config(args))
     model.fit(data.X["train"], data.y["train"], data.X["val"], data.y["val"], history.append)
     model.decision_function(data.X["test"])
     started = time.perf_counter()

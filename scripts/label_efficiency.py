@@ -64,8 +64,8 @@ def one_setting(dataset, seed, rate, data, subset_models):
     args = resolve_settings(["--data_name", dataset, "--seed", str(seed),
                              "--active_rate", str(rate)])
     started = time.perf_counter()
-    model = EALGAN(model_config(args)).fit(data.X["train"], data.y["train"], data.X["val"],
-                                           data.y["val"])
+    model = EALGAN.from_config(model_config(args))
+    model.fit(data.X["train"], data.y["train"], data.X["val"], data.y["val"])
     seconds = time.perf_counter() - started
     labels, train_rows = model.labels_queried_, data.sizes["train"]
     rows = [row(dataset, seed, rate, "EAL-GAN", labels, train_rows,

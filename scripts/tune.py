@@ -67,7 +67,7 @@ def record(dataset, seed, candidate, data):
     if os.path.exists(path):
         return
     started = time.perf_counter()
-    model = EALGAN(candidate_config(base_config(dataset, seed), candidate))
+    model = EALGAN.from_config(candidate_config(base_config(dataset, seed), candidate))
     model.fit(data.X["train"], data.y["train"], data.X["val"], data.y["val"])
     seconds = time.perf_counter() - started
     os.makedirs(RUNS_DIR, exist_ok=True)
@@ -173,7 +173,8 @@ def write_configs():
     for dataset, (candidate, auc, gmean) in winners(rows).items():
         path = os.path.join(ROOT, "configs", f"{dataset}.yaml")
         kept = keep_untuned(path)
-        lines = [f"# {dataset}: scripts/tune.py chose candidate {candidate!r} (models/eal_gan/tuning.py)",
+        lines = [f"# {dataset}: scripts/tune.py chose candidate {candidate!r} "
+                 "(models/eal_gan/tuning.py)",
                  f"# on validation of seeds {', '.join(seeds)}: held-out AUC {auc:.4f}, "
                  f"Gmean {gmean:.4f},",
                  f"# the best mean AUC x Gmean of {len(CANDIDATES)} candidates "

@@ -1,14 +1,19 @@
-"""Shared test set-up: repository on sys.path, MindSpore configured once."""
+"""Shared test set-up: repository on sys.path, MindSpore configured once, and the
+workspace and helpers of the command-line tests."""
+import csv
 import os
+import subprocess
 import sys
 
 import numpy as np
 import pytest
+import scipy.io
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 from models.utils import runtime  # noqa: E402
+from models.utils.results import dataset_row, record_run, run_row  # noqa: E402
 
 ODDS_DIR = os.environ.get("ODDS_DIR", os.path.join(os.path.dirname(ROOT), "shared", "data", "odds"))
 
@@ -39,3 +44,56 @@ def separable_data(rows=600, features=6, anomaly_share=0.1, seed=0):
     y[:3] = 1
     X = rng.standard_normal((rows, features)) + 3.0 * y[:, None]
     return X.astype(np.float32), y
+
+
+# -- command-line tests: a throw-away data / weights / results workspace --------
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, os.path.join(ROOT, "train_eval.py"), *map(str, args)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=600)
+
+
+def write_mat(path, X, y):
+    scipy.io.savemat(path, {"X": X, "y": np.asarray(y).reshape(-1, 1)})
+
+
+@pytest.fixture
+def workspace(tmp_path):
+    """data/toy.mat (5 features), empty weights/ and results/runs.csv with a sentinel row."""
+    (tmp_path / "data").mkdir()
+    X, y = separable_data(rows=240, features=5)
+    write_mat(tmp_path / "data" / "toy.mat", X, y)
+    (tmp_path / "results").mkdir()
+    other = run_row("EAL-GAN", dataset_row("other", 10, 2, 10.0), 42,
+                    {"auc": 0.5, "gmean": 0.5, "ap": 0.5, "precision_at_n": 0.5}, 3, 6, 6, 1.0)
+    record_run(tmp_path / "results", other)
+    return tmp_path
+
+
+def flags(ws, *extra):
+    return ["--data_path", ws / "data", "--weights_dir", ws / "weights", "--results_dir",
+            ws / "results", "--max_epochs", 3, "--batch_size", 64, "--ensemble_num", 3,
+            "--print", "False", "--plots", "False", *extra]
+
+
+def snapshot(ws):
+    files = {}
+    for folder in ("results", "weights"):
+        for dirpath, _, names in os.walk(ws / folder):
+            for name in names:
+                path = os.path.join(dirpath, name)
+                files[path] = open(path, "rb").read()
+    return files
+
+
+def assert_clean_failure(result, ws, before, match):
+    assert result.returncode == 2, result.stdout + result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    assert match in lines[0]
+    assert snapshot(ws) == before
+
+
+def read_csv(path):
+    with open(path, newline="") as handle:
+        return list(csv.DictReader(handle))

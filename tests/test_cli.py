@@ -1,62 +1,13 @@
 """train_eval.py end to end: bad input, outputs, resume, reproducibility."""
-import csv
 import json
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 import scipy.io
 
-from conftest import ROOT, separable_data
-from models.utils.results import dataset_row, record_run, run_row
-
-
-def run_cli(*args):
-    return subprocess.run([sys.executable, os.path.join(ROOT, "train_eval.py"), *map(str, args)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=600)
-
-
-def write_mat(path, X, y):
-    scipy.io.savemat(path, {"X": X, "y": np.asarray(y).reshape(-1, 1)})
-
-
-@pytest.fixture
-def workspace(tmp_path):
-    """data/toy.mat (5 features), empty weights/ and results/runs.csv with a sentinel row."""
-    (tmp_path / "data").mkdir()
-    X, y = separable_data(rows=240, features=5)
-    write_mat(tmp_path / "data" / "toy.mat", X, y)
-    (tmp_path / "results").mkdir()
-    other = run_row("EAL-GAN", dataset_row("other", 10, 2, 10.0), 42,
-                    {"auc": 0.5, "gmean": 0.5, "ap": 0.5, "precision_at_n": 0.5}, 3, 6, 6, 1.0)
-    record_run(tmp_path / "results", other)
-    return tmp_path
-
-
-def flags(ws, *extra):
-    return ["--data_path", ws / "data", "--weights_dir", ws / "weights", "--results_dir",
-            ws / "results", "--max_epochs", 3, "--batch_size", 64, "--ensemble_num", 3,
-            "--print", "False", "--plots", "False", *extra]
-
-
-def snapshot(ws):
-    files = {}
-    for folder in ("results", "weights"):
-        for dirpath, _, names in os.walk(ws / folder):
-            for name in names:
-                path = os.path.join(dirpath, name)
-                files[path] = open(path, "rb").read()
-    return files
-
-
-def assert_clean_failure(result, ws, before, match):
-    assert result.returncode == 2, result.stdout + result.stderr
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
-    assert match in lines[0]
-    assert snapshot(ws) == before
+from conftest import (assert_clean_failure, flags, read_csv, run_cli, separable_data, snapshot,
+                      write_mat)
 
 
 BAD_DATA = {
@@ -91,11 +42,6 @@ def test_bad_data_files(workspace, filename):
 def test_bad_settings(workspace, extra, match):
     before = snapshot(workspace)
     assert_clean_failure(run_cli(*flags(workspace, *extra)), workspace, before, match)
-
-
-def read_csv(path):
-    with open(path, newline="") as handle:
-        return list(csv.DictReader(handle))
 
 
 def test_train_resume_and_reproduce(workspace):

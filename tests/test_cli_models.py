@@ -1,18 +1,12 @@
 """train_eval.py --model for the other detectors, and the figures it draws."""
-import csv
 import json
 
-from test_cli import assert_clean_failure, flags, run_cli, snapshot, workspace  # noqa: F401
+from conftest import assert_clean_failure, flags, read_csv, run_cli, snapshot
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
 
-def read_csv(path):
-    with open(path, newline="") as handle:
-        return list(csv.DictReader(handle))
-
-
-def test_autoencoder_train_evaluate_and_figures(workspace):  # noqa: F811
+def test_autoencoder_train_evaluate_and_figures(workspace):
     trained = run_cli(*flags(workspace, "--data_name", "toy", "--model", "ae", "--plots", "True"))
     assert trained.returncode == 0, trained.stderr
     meta = json.loads((workspace / "weights" / "ae" / "toy" / "meta.json").read_text())
@@ -33,7 +27,7 @@ def test_autoencoder_train_evaluate_and_figures(workspace):  # noqa: F811
     assert_clean_failure(wrong, workspace, before, "holds a 'ae' model; pass --model ae")
 
 
-def test_unknown_model(workspace):  # noqa: F811
+def test_unknown_model(workspace):
     before = snapshot(workspace)
     result = run_cli(*flags(workspace, "--data_name", "toy", "--model", "svm"))
     assert_clean_failure(result, workspace, before, "unknown model 'svm'")

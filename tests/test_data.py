@@ -29,14 +29,20 @@ def test_split_is_deterministic_per_seed():
     assert not np.array_equal(first[2], other[2])
 
 
-def test_split_follows_the_reference_protocol():
-    from sklearn.model_selection import train_test_split
-    y = labels(30, 270)
-    rest, test = train_test_split(np.arange(300), test_size=0.2, stratify=y, random_state=7)
-    train, val = train_test_split(rest, test_size=0.25, stratify=y[rest], random_state=7)
-    got = split_indices(y, 7)
-    for mine, theirs in zip(got, (train, val, test)):
-        np.testing.assert_array_equal(mine, theirs)
+@pytest.mark.parametrize("anomalies,normals,seed", [(13, 104, 7), (9, 31, 0), (101, 2000, 3)])
+def test_uneven_tables_split_6_2_2_stratified_and_disjoint(anomalies, normals, seed):
+    y = labels(anomalies, normals)
+    rng = np.random.default_rng(seed)
+    y = y[rng.permutation(len(y))]           # anomalies anywhere in the table
+    parts = split_indices(y, seed)
+    rows = len(y)
+    np.testing.assert_array_equal(np.sort(np.concatenate(parts)), np.arange(rows))
+    # test: 20 % of the rows, validation: 25 % of the rest, both rounded up
+    test_rows = int(np.ceil(0.2 * rows))
+    val_rows = int(np.ceil(0.25 * (rows - test_rows)))
+    assert [len(p) for p in parts] == [rows - test_rows - val_rows, val_rows, test_rows]
+    for part in parts:   # each part's anomaly count within one row of its share
+        assert abs(y[part].sum() - len(part) * anomalies / rows) <= 1
 
 
 def test_too_few_anomalies_is_a_data_error():

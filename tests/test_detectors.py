@@ -4,14 +4,14 @@ import pytest
 from mindspore import Tensor, nn
 
 from conftest import separable_data
-from models.family.anogan import AnoGAN, residual_loss
+from models.family import anogan, egbad
+from models.family.anogan import AnoGAN
 from models.family.autoencoder import AutoEncoder
 from models.core.detector import TrainingDiverged
 from models.family.egbad import EGBAD
-from models.family.egbad import anomaly_score as egbad_score
 from models.family.ganomaly import GANomaly
 from models.family.ganomaly import generator_loss as ganomaly_loss
-from models.family.layers import bce_with_logits
+from models.family.layers import bce_with_logits, residual_score
 from models.utils.metrics import auc_score, gmean_score
 from models.family.vae import (DECODER_LOG_VAR_FLOOR, ENCODER_LOG_VAR_BOUND, VAE, gaussian_nll,
                         kl_to_standard_normal)
@@ -48,12 +48,11 @@ def test_ganomaly_generator_loss(arrays):
 
 def test_egbad_and_anogan_scores(arrays):
     x, recon, f1, f2 = arrays[:4]
-    np.testing.assert_allclose(egbad_score(t(x), t(recon), t(f1), t(f2)).asnumpy(),
-                               0.9 * np.abs(x - recon).mean(-1) + 0.1 * np.abs(f1 - f2).mean(-1),
-                               rtol=1e-5)
-    np.testing.assert_allclose(residual_loss(t(x), t(recon), t(f1), t(f2)).asnumpy(),
-                               0.9 * np.abs(x - recon).mean(-1) + 0.1 * np.abs(f1 - f2).mean(-1),
-                               rtol=1e-5)
+    # EGBAD weighs the residual by alpha = 0.9, AnoGAN by 1 - lambda = 0.9 (both papers)
+    for weight in (egbad.ALPHA, 1.0 - anogan.LAMBDA):
+        np.testing.assert_allclose(
+            residual_score(t(x), t(recon), t(f1), t(f2), weight).asnumpy(),
+            0.9 * np.abs(x - recon).mean(-1) + 0.1 * np.abs(f1 - f2).mean(-1), rtol=1e-5)
 
 
 def test_vae_terms(arrays):

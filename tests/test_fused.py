@@ -14,8 +14,9 @@ def test_fused_step_equals_member_by_member(active_rate, spectral):
                     SN_used=spectral, dis_activation_func="tanh", seed=3, lr_g=0.001,
                     lr_d=0.001, init_type="N02")
     fused, reference = EALGAN(**settings), EALGAN(**settings)
-    fused._build(5)
-    reference._build(5)
+    for model in (fused, reference):  # networks as fit() builds them, without training
+        model.config_ = model.config
+        model._build(5)
     members = split_members(reference.discriminators, np.random.default_rng(0), reference.config, 5)
     d_step = DiscriminatorStep(fused.generator, fused.discriminators, fused.member_lr_)
     g_step = GeneratorStep(fused.generator, fused.discriminators, fused.config.lr_g)

@@ -129,7 +129,8 @@ def test_bad_schedule_values_are_refused(value):
 
 def test_auto_schedule_is_what_fit_runs():
     X, y = separable_data(rows=100, features=3, seed=11)
-    model = EALGAN(ensemble_num=2, dim_z=8, batch_size="auto", train_steps=14).fit(X, y)
+    model = EALGAN(ensemble_num=2, dim_z=8, batch_size="auto", train_steps=14,
+                   validation_fraction=0).fit(X, y)
     assert (model.batch_size_, model.max_epochs_) == (16, schedule.MIN_EPOCHS)
     assert len(model.history_) == schedule.MIN_EPOCHS
 
@@ -175,9 +176,10 @@ def test_tuned_fit_saves_its_choice(tmp_path):
     model.fit(X, y, X_val, y_val)
     assert model.tuned_candidate_ in tuning.CANDIDATES
     winner = tuning.CANDIDATES[model.tuned_candidate_]
-    assert all(getattr(model.config, key) == value for key, value in winner.items())
-    alone = EALGAN(tuning.candidate_config(EALGAN(ensemble_num=2, dim_z=8, train_steps=30)
-                                           .config, model.tuned_candidate_))
+    assert all(getattr(model.config_, key) == value for key, value in winner.items())
+    assert model.get_params()["tune"]  # the settings stay as given; config_ is what ran
+    alone = EALGAN.from_config(tuning.candidate_config(
+        EALGAN(ensemble_num=2, dim_z=8, train_steps=30).config, model.tuned_candidate_))
     np.testing.assert_array_equal(alone.fit(X, y, X_val, y_val).decision_function(X_val),
                                   model.decision_function(X_val))
     model.save(tmp_path / "m")
@@ -187,4 +189,4 @@ def test_tuned_fit_saves_its_choice(tmp_path):
 def test_tuning_needs_validation_data():
     X, y = separable_data(rows=100, features=3)
     with pytest.raises(ValueError, match="tune needs a validation part"):
-        EALGAN(tune=True).fit(X, y)
+        EALGAN(tune=True, validation_fraction=0).fit(X, y)

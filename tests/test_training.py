@@ -22,8 +22,8 @@ def test_separable_synthetic_set():
 
 def test_cardio_ten_epochs():
     data = prepare(load_table(odds_file("cardio")), 42)
-    model = EALGAN(max_epochs=10, batch_size=128, **PORT_SETTINGS).fit(data.X["train"], data.y["train"],
-                                                      data.X["val"], data.y["val"])
+    model = EALGAN(max_epochs=10, batch_size=128, **PORT_SETTINGS)
+    model.fit(data.X["train"], data.y["train"], data.X["val"], data.y["val"])
     scores = model.decision_function(data.X["test"])
     assert auc_score(data.y["test"], scores) >= 0.95
     assert gmean_score(data.y["test"], scores) >= 0.85
@@ -32,7 +32,8 @@ def test_cardio_ten_epochs():
 def test_selected_epoch_is_restored_and_chosen_on_validation():
     X, y = separable_data(rows=300, features=5, seed=4)
     X_val, y_val = separable_data(rows=200, features=5, seed=5)
-    model = EALGAN(max_epochs=6, batch_size=64, ensemble_num=4, **PORT_SETTINGS).fit(X, y, X_val, y_val)
+    model = EALGAN(max_epochs=6, batch_size=64, ensemble_num=4,
+                   **PORT_SETTINGS).fit(X, y, X_val, y_val)
     history = model.history_
     measures = [(r["val_auc"] * r["val_gmean"], r["val_auc"]) for r in history]
     best = max(range(len(history)), key=lambda i: (measures[i], -i))
@@ -54,7 +55,8 @@ def test_same_seed_same_scores_other_seed_other_scores():
 
 def test_batch_larger_than_the_data_is_clamped_and_labels_are_counted():
     X, y = separable_data(rows=150, features=4, seed=7)
-    model = EALGAN(max_epochs=2, batch_size=100000, ensemble_num=2, active_rate=0.1).fit(X, y)
+    model = EALGAN(max_epochs=2, batch_size=100000, ensemble_num=2, active_rate=0.1,
+                   validation_fraction=0).fit(X, y)
     assert len(model.history_) == 2
     # one batch of 150 rows per epoch, 15 queried in epoch 1 (the first rows), 15 more in epoch 2
     assert 15 < model.labels_queried_ <= 30

@@ -4,11 +4,11 @@ import dataclasses
 import numpy as np
 from mindspore import Tensor
 
-from ..core.detector import (Detector, TrainingDiverged, check_features, check_training_data,
-                   score_in_chunks)
-from .networks import ACTIVATIONS, INIT_TYPES, DiscriminatorEnsemble, EALGANNetworks, Generator
-from . import schedule, tuning
+from ..core.detector import (Detector, TrainingDiverged, check_features,
+                             check_validation_fraction, keyword_init, score_in_chunks)
 from ..utils.runtime import seeded_generators
+from . import schedule, tuning
+from .networks import ACTIVATIONS, INIT_TYPES, DiscriminatorEnsemble, EALGANNetworks, Generator
 from .selection import SELECTION_METRICS
 from .trainer import EpochLoop
 
@@ -18,7 +18,7 @@ class EALGANConfig:
     """Hyper-parameters, named as the reference's command-line flags."""
 
     # The authors' settings with a step budget (configs/default.yaml says why).
-    max_epochs: object = schedule.AUTO   # int, or "auto": from train_steps (models/eal_gan/schedule.py)
+    max_epochs: object = schedule.AUTO   # int, or "auto": from train_steps (schedule.py)
     batch_size: object = 256             # int, or "auto": from the training rows
     train_steps: int = 1000
     lr_g: float = 0.01
@@ -35,6 +35,7 @@ class EALGANConfig:
     select_top_k: int = 10
     tune: bool = False      # choose the settings among tuning.CANDIDATES on validation
     tune_seeds: int = 2     # training seeds per candidate when tuning
+    validation_fraction: float = 0.25  # held out by fit() when no validation part is given
     seed: int = 42
 
     def validate(self):
@@ -47,6 +48,7 @@ class EALGANConfig:
         for name in ("dis_layer", "gen_layer"):
             if int(getattr(self, name)) < 0:
                 raise ValueError(f"{name} must be 0 or more, got {getattr(self, name)}")
+        check_validation_fraction(self.validation_fraction)
         if self.dim_z < 2:
             raise ValueError(f"dim_z must be at least 2, got {self.dim_z}")
         for name in ("lr_g", "lr_d"):
@@ -71,20 +73,20 @@ class EALGAN(Detector):
 
     >>> model = EALGAN(max_epochs=50, batch_size=128).fit(X, y, X_val, y_val)
     >>> scores = model.decision_function(X_test)    # mean P(anomaly) of the ensemble
+
+    Settings are EALGANConfig's fields; the settings a fitted model used are
+    in `config_` (with tune=True, the winning candidate's).
     """
 
     name = "eal_gan"
     label = "EAL-GAN"
     config_class = EALGANConfig
-
-    def __init__(self, config=None, **params):
-        self.config = dataclasses.replace(config or EALGANConfig(), **params).validate()
-        self.generator = self.discriminators = self.networks = None
-        self.history_ = []
+    __init__ = keyword_init(EALGANConfig)
+    networks = None   # set by fit() and load()
 
     def _build(self, n_features, snapshots=1):
         """Fresh networks; the discriminators hold `snapshots` copies of the ensemble."""
-        cfg = self.config
+        cfg = self.config_
         rngs = seeded_generators(cfg.seed, ("init", "member_lr", "shuffle", "noise"))
         self.n_features_ = int(n_features)
         self.generator = Generator(rngs["init"], n_features, cfg.dim_z, cfg.gen_layer,
@@ -97,20 +99,19 @@ class EALGAN(Detector):
         return rngs
 
     def _discriminators(self, rng, snapshots):
-        cfg = self.config
+        cfg = self.config_
         return DiscriminatorEnsemble(rng, self.n_features_, cfg.ensemble_num * snapshots,
                                      cfg.dis_layer, cfg.dis_activation_func, cfg.init_type,
                                      cfg.SN_used)
 
-    def fit(self, X, y, X_val=None, y_val=None, on_epoch=None):
+    def _fit(self, X, y, X_val, y_val, on_epoch):
         """Train on (X, y); keep the select_top_k best epochs on validation when given."""
-        X, y, X_val, y_val = check_training_data(X, y, X_val, y_val)
-        if self.config.tune:  # candidates train quietly; fit_summary() shows their scores
+        if self.config_.tune:  # candidates train quietly; fit_summary() shows their scores
             return self._fit_tuned(X, y, X_val, y_val)
         rngs = self._build(X.shape[1])
         self.batch_size_, self.max_epochs_ = schedule.resolve(
-            self.config.batch_size, self.config.max_epochs, self.config.train_steps, len(X))
-        run_config = dataclasses.replace(self.config, batch_size=self.batch_size_,
+            self.config_.batch_size, self.config_.max_epochs, self.config_.train_steps, len(X))
+        run_config = dataclasses.replace(self.config_, batch_size=self.batch_size_,
                                          max_epochs=self.max_epochs_)
         loop = EpochLoop(self.generator, self.discriminators, self.member_lr_, run_config, rngs)
         self.history_, kept = loop.run(X, y, X_val, y_val, self.decision_function, on_epoch)
@@ -129,11 +130,15 @@ class EALGAN(Detector):
         return self
 
     def _fit_tuned(self, X, y, X_val, y_val):
-        """Become the fit of the candidate settings that validate best (models/eal_gan/tuning.py)."""
+        """Become the fit of the candidate settings that validate best (tuning.py)."""
         if X_val is None:
-            raise ValueError("tune needs a validation part: pass X_val and y_val")
-        name, winner, table = tuning.tune(type(self), self.config, X, y, X_val, y_val)
-        self.__dict__.update(winner.__dict__)  # the winner's settings, networks and history
+            raise ValueError("tune needs a validation part: pass X_val and y_val, or a "
+                             "validation_fraction above 0")
+        name, winner, table = tuning.tune(type(self).from_config, self.config_, X, y, X_val,
+                                          y_val)
+        # Become the winner's fit (networks, history, config_); keep this model's settings.
+        settings = self.get_params(deep=False)
+        self.__dict__.update({k: v for k, v in vars(winner).items() if k not in settings})
         self.tuned_candidate_, self.tuning_ = name, table
         return self
 
@@ -162,15 +167,16 @@ class EALGAN(Detector):
             [f"tuning candidate {row['candidate']}: held-out validation AUC "
              f"{row['heldout_auc']:.4f} Gmean {row['heldout_gmean']:.4f}"
              for row in self.tuning_] + [f"tuned settings: {self.tuned_candidate_}"]
-        return tuned + [f"member learning rates: {', '.join(f'{lr:.5f}' for lr in self.member_lr_)}",
+        rates = ", ".join(f"{lr:.5f}" for lr in self.member_lr_)
+        return tuned + [f"member learning rates: {rates}",
                 f"batch size {self.batch_size_}, {self.max_epochs_} epochs",
-                f"selected epochs {epochs} (best {self.config.select_top_k} on validation "
-                f"{self.config.select_metric}), labels queried {self.labels_queried_}"]
+                f"selected epochs {epochs} (best {self.config_.select_top_k} on validation "
+                f"{self.config_.select_metric}), labels queried {self.labels_queried_}"]
 
     def describe(self):
         """What save() records about the model itself."""
         return {"model": self.name, "n_features": self.n_features_,
-                "config": dataclasses.asdict(self.config),
+                "config": dataclasses.asdict(self.config_),
                 "member_lr": [float(v) for v in self.member_lr_],
                 "batch_size": getattr(self, "batch_size_", None),
                 "max_epochs": getattr(self, "max_epochs_", None),
@@ -182,8 +188,8 @@ class EALGAN(Detector):
 
     @classmethod
     def load(cls, directory):
-        meta, config = cls._saved_config(directory)
-        model = cls(config)
+        meta, model = cls._unfitted_from_saved(directory)
+        config = model.config_
         # Weights saved before snapshot ensembles hold one epoch.
         model.snapshot_epochs_ = meta.get("snapshot_epochs") or [meta.get("selected_epoch")]
         model._build(meta["n_features"], len(model.snapshot_epochs_))

@@ -17,18 +17,12 @@ import mindspore as ms
 from mindspore import nn, ops, Tensor
 
 from .ganomaly import Discriminator
-from .layers import GAN_BETAS, bce_with_logits, gan_steps, mlp
+from .layers import GAN_BETAS, bce_with_logits, gan_steps, mlp, residual_score
 from .semi_supervised import SemiSupervisedDetector, hidden_size, latent_size
 
 LAMBDA = 0.1
 SEARCH_STEPS = 50
 SEARCH_LR = 0.05
-
-
-def residual_loss(x, generated, features_real, features_fake):
-    """Per-row L(z; x) of the latent search."""
-    return ((1.0 - LAMBDA) * ops.abs(x - generated).mean(-1)
-            + LAMBDA * ops.abs(features_real - features_fake).mean(-1))
 
 
 class _GeneratorLoss(nn.Cell):
@@ -61,8 +55,10 @@ class _SearchStep(nn.Cell):
         self.beta1, self.beta2 = GAN_BETAS
 
     def total_loss(self, x, z):
-        per_row = residual_loss(x, self.generator(z), self.discriminator.features(x),
-                                self.discriminator.features(self.generator(z)))
+        generated = self.generator(z)
+        # L(z; x) = (1 - lambda) residual + lambda discrimination loss, per row
+        per_row = residual_score(x, generated, self.discriminator.features(x),
+                                 self.discriminator.features(generated), 1.0 - LAMBDA)
         return per_row.sum(), per_row
 
     def construct(self, x, z, m, v, step):
@@ -85,7 +81,7 @@ class AnoGAN(SemiSupervisedDetector):
             discriminator=Discriminator(rng, n_features))
         generator, discriminator = nets["generator"], nets["discriminator"]
         self._d_step, self._g_step = gan_steps(
-            self.config, _DiscriminatorLoss(generator, discriminator), discriminator,
+            self.config_, _DiscriminatorLoss(generator, discriminator), discriminator,
             _GeneratorLoss(generator, discriminator), generator)
         self._search = _SearchStep(generator, discriminator)
 

@@ -51,7 +51,7 @@ class AutoEncoder(SemiSupervisedDetector):
     def _build(self, n_features, rng):
         autoencoder = self._register(autoencoder=_Autoencoder(rng, n_features))["autoencoder"]
         self._step = OptimizerStep(_Loss(autoencoder), autoencoder.trainable_params(),
-                                   self.config.lr_g, "optimizer", AUTOENCODER_BETAS)
+                                   self.config_.lr_g, "optimizer", AUTOENCODER_BETAS)
         self._score = _Score(autoencoder)
 
     def _train_batch(self, x, noise_rng):

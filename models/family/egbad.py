@@ -14,7 +14,7 @@ alpha = 0.9 as in the paper:
 import numpy as np
 from mindspore import nn, ops, Tensor
 
-from .layers import bce_with_logits, gan_steps, mlp
+from .layers import bce_with_logits, gan_steps, mlp, residual_score
 from .semi_supervised import SemiSupervisedDetector, hidden_size, latent_size
 
 ALPHA = 0.9
@@ -44,12 +44,6 @@ class _BiGAN(nn.Cell):
         self.encoder = mlp(rng, [n_features, hidden, latent])
 
 
-def anomaly_score(x, reconstruction, features_real, features_fake):
-    reconstruction_term = ops.abs(x - reconstruction).mean(-1)
-    feature_term = ops.abs(features_real - features_fake).mean(-1)
-    return ALPHA * reconstruction_term + (1.0 - ALPHA) * feature_term
-
-
 class _Loss(nn.Cell):
     """L_D (discriminator=True) or L_G,E: real pairs (x, E(x)) against fake (G(z), z)."""
 
@@ -75,8 +69,8 @@ class _Score(nn.Cell):
     def construct(self, x):
         z = self.bigan.encoder(x)
         reconstruction = self.bigan.generator(z)
-        return anomaly_score(x, reconstruction, self.discriminator.features(x, z),
-                             self.discriminator.features(reconstruction, z))
+        return residual_score(x, reconstruction, self.discriminator.features(x, z),
+                              self.discriminator.features(reconstruction, z), ALPHA)
 
 
 class EGBAD(SemiSupervisedDetector):
@@ -89,7 +83,7 @@ class EGBAD(SemiSupervisedDetector):
         bigan, discriminator = nets["bigan"], nets["discriminator"]
         self.latent_ = latent_size(n_features)
         self._d_step, self._g_step = gan_steps(
-            self.config, _Loss(bigan, discriminator, True), discriminator,
+            self.config_, _Loss(bigan, discriminator, True), discriminator,
             _Loss(bigan, discriminator, False), bigan)
         self._score = _Score(bigan, discriminator)
 

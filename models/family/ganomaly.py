@@ -93,7 +93,7 @@ class GANomaly(SemiSupervisedDetector):
                               discriminator=Discriminator(rng, n_features))
         generator, discriminator = nets["generator"], nets["discriminator"]
         self._d_step, self._g_step = gan_steps(
-            self.config, _DiscriminatorLoss(generator, discriminator), discriminator,
+            self.config_, _DiscriminatorLoss(generator, discriminator), discriminator,
             _GeneratorLoss(generator, discriminator), generator)
         self._score = _Score(generator)
 

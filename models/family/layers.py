@@ -56,6 +56,17 @@ class OptimizerStep(nn.Cell):
         return ops.depend(loss, self.optimizer(grads))
 
 
+def residual_score(x, reconstruction, features_real, features_fake, weight):
+    """Per row: weight * mean |x - reconstruction| + (1 - weight) * mean |f_real - f_fake|.
+
+    EGBAD's anomaly score (weight alpha) and AnoGAN's latent-search loss
+    (weight 1 - lambda) are this one formula: a reconstruction residual plus
+    a discriminator feature-matching residual.
+    """
+    return (weight * ops.abs(x - reconstruction).mean(-1)
+            + (1.0 - weight) * ops.abs(features_real - features_fake).mean(-1))
+
+
 def gan_steps(config, d_loss, discriminator, g_loss, generator):
     """(discriminator step, generator step): compiled Adam updates with DCGAN's betas."""
     return (OptimizerStep(d_loss, discriminator.trainable_params(), config.lr_d, "optimizer_d",

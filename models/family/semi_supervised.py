@@ -17,8 +17,8 @@ import time
 import numpy as np
 from mindspore import nn, Tensor
 
-from ..core.detector import (Detector, TrainingDiverged, check_features, check_training_data,
-                   score_in_chunks)
+from ..core.detector import (Detector, TrainingDiverged, check_features,
+                             check_validation_fraction, keyword_init, score_in_chunks)
 from ..utils.metrics import best_gmean_threshold
 from ..utils.runtime import seeded_generators
 
@@ -31,6 +31,7 @@ class SemiSupervisedConfig:
     batch_size: int = 128
     lr_g: float = 0.001           # generator / encoders / autoencoder
     lr_d: float = 0.001           # discriminator (GAN models)
+    validation_fraction: float = 0.25  # held out by fit() when no validation part is given
     seed: int = 42
 
     def validate(self):
@@ -40,6 +41,7 @@ class SemiSupervisedConfig:
         for name in ("lr_g", "lr_d"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+        check_validation_fraction(self.validation_fraction)
         return self
 
 
@@ -65,11 +67,8 @@ class SemiSupervisedDetector(Detector):
     """Base class; subclasses define `_build`, `_train_batch` and `_score_chunk`."""
 
     config_class = SemiSupervisedConfig
-
-    def __init__(self, config=None, **params):
-        self.config = dataclasses.replace(config or self.config_class(), **params).validate()
-        self.networks = None
-        self.history_ = []
+    __init__ = keyword_init(SemiSupervisedConfig)
+    networks = None   # set by fit() and load()
 
     # -- subclass hooks --------------------------------------------------
     def _build(self, n_features, rng):
@@ -91,20 +90,19 @@ class SemiSupervisedDetector(Detector):
         return networks
 
     def _setup(self, n_features):
-        rngs = seeded_generators(self.config.seed, ("init", "shuffle", "noise", "score"))
+        rngs = seeded_generators(self.config_.seed, ("init", "shuffle", "noise", "score"))
         self.n_features_ = int(n_features)
         self.score_rng_ = rngs["score"]
         self._build(n_features, rngs["init"])
         return rngs
 
-    def fit(self, X, y, X_val=None, y_val=None, on_epoch=None):
+    def _fit(self, X, y, X_val, y_val, on_epoch):
         """Train on the normal rows of (X, y); pick the threshold on (X_val, y_val)."""
-        X, y, X_val, y_val = check_training_data(X, y, X_val, y_val)
         normal = X[y == 0]
         rngs = self._setup(X.shape[1])
-        batch = min(self.config.batch_size, len(normal))
+        batch = min(self.config_.batch_size, len(normal))
         self.history_ = []
-        for epoch in range(1, self.config.max_epochs + 1):
+        for epoch in range(1, self.config_.max_epochs + 1):
             started = time.perf_counter()
             order = rngs["shuffle"].permutation(len(normal))
             losses = [self._train_batch(Tensor(normal[order[i:i + batch]]), rngs["noise"])
@@ -116,7 +114,6 @@ class SemiSupervisedDetector(Detector):
             if on_epoch is not None:
                 on_epoch(record)
         self._calibrate(normal, X_val, y_val)
-        return self
 
     def _calibrate(self, normal, X_val, y_val):
         train_scores = self.decision_function(normal)
@@ -149,13 +146,12 @@ class SemiSupervisedDetector(Detector):
 
     def describe(self):
         return {"model": self.name, "n_features": self.n_features_,
-                "config": dataclasses.asdict(self.config), "threshold": self.threshold_,
+                "config": dataclasses.asdict(self.config_), "threshold": self.threshold_,
                 "score_range": list(self.score_range_), "selected_epoch": None}
 
     @classmethod
     def load(cls, directory):
-        meta, config = cls._saved_config(directory)
-        model = cls(config)
+        meta, model = cls._unfitted_from_saved(directory)
         model._setup(meta["n_features"])
         model._load_saved(directory, meta)
         model.threshold_ = meta["threshold"]

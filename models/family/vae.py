@@ -101,7 +101,7 @@ class VAE(SemiSupervisedDetector):
 
     def _build(self, n_features, rng):
         vae = self._register(vae=_VAE(rng, n_features))["vae"]
-        self._step = OptimizerStep(_Loss(vae), vae.trainable_params(), self.config.lr_g,
+        self._step = OptimizerStep(_Loss(vae), vae.trainable_params(), self.config_.lr_g,
                                    "optimizer", AUTOENCODER_BETAS)
         self._score = _Score(vae)
 

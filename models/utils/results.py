@@ -98,7 +98,7 @@ def _record_run_locked(results_dir, row):
         rows.append(row)
     summary_paths = {metric: summary_path(results_dir, metric, row["Model"])
                      for metric in SUMMARY_METRICS}
-    for metric, summary in summary_paths.items():
+    for summary in summary_paths.values():
         read_rows(summary, summary_columns(row["Model"]))  # refuse foreign tables up front
     write_rows(path, rows, RUN_COLUMNS)
     for metric, summary in summary_paths.items():
