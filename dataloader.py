@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import scipy.io
 import scipy.sparse
+from scipy.io.matlab import MatReadError
 
 ODDS_DATASETS = ("lympho", "glass", "ionosphere", "arrhythmia", "pima", "vowels", "letter",
                  "cardio", "musk", "optdigits", "satimage-2", "satellite", "pendigits",
@@ -76,14 +77,22 @@ def load_table(path, label_column=None):
     return Table(dataset_name(path), path, X, y, names)
 
 
-def _read_mat(path):
+def read_mat(path):
+    """scipy.io.loadmat(path), with every way a file can fail to be a .mat as a DataError."""
     try:
-        content = scipy.io.loadmat(path)
+        return scipy.io.loadmat(path)
     except NotImplementedError as err:  # scipy's answer to HDF5-based files
         raise DataError(f"{path} is a MATLAB v7.3 (HDF5) file, which is not supported; "
                         "save it with `save(..., '-v7')` or export it to CSV") from err
-    except (ValueError, TypeError, OSError) as err:
-        raise DataError(f"{path} is not a readable MATLAB .mat file ({err})") from err
+    # truncated, empty or foreign files fail deep inside scipy's reader in many ways
+    except (MatReadError, ValueError, TypeError, OSError, IndexError, KeyError, EOFError,
+            UnicodeDecodeError) as err:
+        raise DataError(f"{path} is not a readable MATLAB .mat file "
+                        f"({type(err).__name__}: {err})") from err
+
+
+def _read_mat(path):
+    content = read_mat(path)
     missing = [key for key in ("X", "y") if key not in content]
     if missing:
         found = ", ".join(k for k in content if not k.startswith("__")) or "nothing"
@@ -103,11 +112,12 @@ def _read_mat(path):
 
 def _read_csv(path, label_column):
     try:
-        frame = pd.read_csv(path)
+        frame = pd.read_csv(path, encoding="utf-8-sig")   # a byte-order mark is not a name
     except pd.errors.EmptyDataError as err:
         raise DataError(f"{path} is empty") from err
     except (pd.errors.ParserError, UnicodeDecodeError) as err:
-        raise DataError(f"{path} is not a readable CSV file ({err})") from err
+        raise DataError(f"{path} is not a readable CSV file ({err})".replace("\n", " ")) \
+            from err
     if frame.empty:
         raise DataError(f"{path} has a header but no rows")
     label = _find_label_column(frame.columns, label_column, path)
@@ -119,8 +129,12 @@ def _read_csv(path, label_column):
             raise DataError(f"{path}: column {column!r} has a non-numeric value "
                             f"{features[column][bad].iloc[0]!r} in row {bad.idxmax() + 2}")
         features[column] = converted
-    labels = pd.to_numeric(frame[label], errors="coerce").to_numpy(dtype=np.float64)
-    return features.to_numpy(dtype=np.float64), labels, [str(c) for c in features.columns]
+    labels = pd.to_numeric(frame[label], errors="coerce")
+    if (labels.isna() & frame[label].notna()).any():   # keep "yes" / "no" for the message
+        return features.to_numpy(dtype=np.float64), frame[label].to_numpy(), \
+            [str(c) for c in features.columns]
+    return features.to_numpy(dtype=np.float64), labels.to_numpy(dtype=np.float64), \
+        [str(c) for c in features.columns]
 
 
 def _find_label_column(columns, label_column, path):
@@ -138,6 +152,8 @@ def _find_label_column(columns, label_column, path):
 
 
 def _check_features(X, path):
+    if np.iscomplexobj(X):
+        raise DataError(f"{path}: X holds complex numbers; give real-valued features")
     try:
         X = np.asarray(X, dtype=np.float64)
     except (TypeError, ValueError) as err:
@@ -154,7 +170,8 @@ def _check_features(X, path):
 def _check_labels(y, path):
     y = np.asarray(y)
     if y.dtype.kind not in "biuf" or not np.isin(y, (0, 1)).all():
-        values = ", ".join(map(str, pd.unique(y.ravel())[:5]))
+        values = ", ".join(repr(v) if isinstance(v, str) else str(v)
+                           for v in pd.unique(y.ravel())[:5])
         raise DataError(f"{path}: labels must be 0 (normal) or 1 (anomaly); found {values}")
     if len(np.unique(y)) < 2:
         raise DataError(f"{path}: all labels are {int(y[0])}; both normal rows and anomalies "

@@ -16,7 +16,7 @@ import numpy as np
 
 from models import EALGAN
 from models.utils import runtime
-from models.utils.checkpoint import CheckpointError, read_meta
+from models.utils.checkpoint import CheckpointError, folder_problem, read_meta
 import mindspore as ms
 from mindspore import nn, ops, Tensor
 
@@ -58,7 +58,11 @@ def export(weights, file_name, file_format="MINDIR"):
         raise CheckpointError(f"file_format {file_format!r} is not supported; use MINDIR")
     network, meta = scoring_network(weights)
     target = f"{file_name}.mindir"
+    if os.path.isdir(target):
+        raise CheckpointError(f"{target} is a folder; choose another --file_name")
     folder = os.path.dirname(os.path.abspath(target))
+    if folder_problem(folder):
+        raise CheckpointError(f"--file_name {file_name}: {folder_problem(folder)}")
     os.makedirs(folder, exist_ok=True)
     staging = tempfile.mkdtemp(prefix=".export.", dir=folder)
     try:
@@ -82,6 +86,7 @@ def main(argv=None):
                         "(default: DATASET_eal_gan in the current folder)")
     parser.add_argument("--device_target", default="CPU")
     args = parser.parse_args(argv)
+    runtime.interrupt_on_signals()
     try:
         runtime.configure(args.device_target)
         name = args.file_name or f"{os.path.basename(os.path.normpath(args.weights))}_eal_gan"
@@ -89,6 +94,12 @@ def main(argv=None):
     except (CheckpointError, runtime.DeviceError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except OSError as err:  # the target folder cannot be written
+        print(f"error: {err.filename or args.file_name}: {err.strerror or err}", file=sys.stderr)
+        return 2
+    except runtime.Interrupted as err:
+        print(f"error: {err}; nothing exported", file=sys.stderr)
+        return err.exit_code
     return 0
 
 

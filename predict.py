@@ -3,9 +3,12 @@
     python predict.py --weights weights/cardio --input new_rows.csv [--output scores.csv]
                       [--threshold 0.5]
 
-The input is a .mat file with X, or a CSV with or without a header row.  With
-a header and a model trained on a CSV, columns are matched by name (order and
-an extra label column do not matter); otherwise the feature count must match.
+The input is a .mat file with X, or a CSV with or without a header row.  The
+first row is a header when any cell is neither a number nor a missing-value
+mark (empty, NA, NaN, null, ...), or when it is exactly 0, 1, ..., n-1 (the
+header pandas writes by default).  With a header and a model trained on a
+CSV, columns are matched by name (order and an extra label column do not
+matter); otherwise the feature count must match.
 Rows are scaled with the training split's statistics saved with the weights
 (missing cells count as the training mean) and scored in chunks, so memory
 stays bounded for any number of rows.  The output CSV has one `score,label`
@@ -22,15 +25,18 @@ import time
 
 import numpy as np
 import pandas as pd
-import scipy.io
+import scipy.sparse
 
-from dataloader import LABEL_COLUMNS
+from dataloader import LABEL_COLUMNS, DataError, read_mat
 from models import DETECTORS
 from models.utils import runtime
-from models.utils.checkpoint import CheckpointError, read_meta
+from models.utils.checkpoint import CheckpointError, folder_problem, read_meta
 from preprocess import Standardizer
 
 CHUNK_ROWS = 100_000
+# Cells pandas reads as missing (its default na_values), compared in lower case.
+MISSING_MARKS = {"", "na", "n/a", "nan", "-nan", "null", "none", "#n/a", "#na", "<na>",
+                 "-1.#ind", "1.#ind", "-1.#qnan", "1.#qnan", "#n/a n/a"}
 
 
 class PredictError(ValueError):
@@ -47,21 +53,31 @@ def load_model(weights):
     return DETECTORS[meta["model"]].load(weights), Standardizer.from_dict(meta["scaler"]), meta
 
 
-def _is_number(text):
+def _is_value(text):
+    """A number or a missing-value mark: what a data row holds."""
     try:
         float(text)
     except ValueError:
-        return text.strip() == ""
+        return text.strip().lower() in MISSING_MARKS
     return True
+
+
+def _is_header(first):
+    if not all(_is_value(cell) for cell in first):
+        return True
+    return [cell.strip() for cell in first] == [str(i) for i in range(len(first))]
 
 
 def _csv_columns(path, n_features, feature_names):
     """(header row present?, columns to read in training order or None)."""
-    with open(path, newline="", encoding="utf-8") as handle:
-        first = next(csv.reader(handle), None)
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as handle:
+            first = next(csv.reader(handle), None)
+    except (UnicodeDecodeError, csv.Error) as err:
+        raise PredictError(f"{path} is not a UTF-8 CSV text file ({err})") from err
     if not first:
         raise PredictError(f"{path} is empty")
-    if all(_is_number(cell) for cell in first):
+    if not _is_header(first):
         if len(first) != n_features:
             raise PredictError(f"{path} has {len(first)} columns but the model expects "
                                f"{n_features} features")
@@ -99,23 +115,29 @@ def read_chunks(path, n_features, feature_names):
         raise PredictError(f"{path} not found")
     if path.lower().endswith(".mat"):
         try:
-            X = scipy.io.loadmat(path).get("X")
-        except (NotImplementedError, ValueError, TypeError, OSError) as err:
-            raise PredictError(f"{path} is not a readable MATLAB v5 .mat file ({err})") from err
-        if X is None or np.ndim(X) != 2 or X.shape[1] != n_features:
+            X = read_mat(path).get("X")
+        except DataError as err:
+            raise PredictError(str(err)) from err
+        if scipy.sparse.issparse(X):
+            X = X.toarray()
+        if X is None or np.ndim(X) != 2 or X.shape[1] != n_features or np.iscomplexobj(X):
             raise PredictError(f"{path} needs X of shape (rows, {n_features})")
         for start in range(0, len(X), CHUNK_ROWS):
             yield np.asarray(X[start:start + CHUNK_ROWS], dtype=np.float64)
         return
     has_header, columns = _csv_columns(path, n_features, feature_names)
     reader = pd.read_csv(path, header=0 if has_header else None, usecols=columns,
-                         chunksize=CHUNK_ROWS)
+                         chunksize=CHUNK_ROWS, encoding="utf-8-sig")
     first_row = 1
-    for frame in reader:
-        if columns is not None:
-            frame = frame[columns]
-        yield _numeric(frame, path, first_row)
-        first_row += len(frame)
+    try:
+        for frame in reader:
+            if columns is not None:
+                frame = frame[columns]
+            yield _numeric(frame, path, first_row)
+            first_row += len(frame)
+    except (pd.errors.ParserError, UnicodeDecodeError) as err:
+        raise PredictError(f"{path}: unreadable CSV after data row {first_row - 1} "
+                           f"({err})".replace("\n", " ")) from err
 
 
 def predict(weights, input_path, output, threshold=None):
@@ -125,7 +147,11 @@ def predict(weights, input_path, output, threshold=None):
     model, scaler, meta = load_model(weights)
     threshold = model.threshold_ if threshold is None else threshold
     started, rows = time.perf_counter(), 0
+    if os.path.isdir(output):
+        raise PredictError(f"--output {output} is a folder; give a file name")
     folder = os.path.dirname(os.path.abspath(output))
+    if folder_problem(folder):
+        raise PredictError(f"--output {output}: {folder_problem(folder)}")
     os.makedirs(folder, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".predict.", suffix=".csv", dir=folder)
     try:
@@ -160,12 +186,19 @@ def main(argv=None):
     parser.add_argument("--device_target", default="CPU")
     args = parser.parse_args(argv)
     output = args.output or f"{os.path.splitext(args.input)[0]}_scores.csv"
+    runtime.interrupt_on_signals()
     try:
         runtime.configure(args.device_target)
         rows, seconds = predict(args.weights, args.input, output, args.threshold)
     except (PredictError, CheckpointError, runtime.DeviceError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except OSError as err:  # the output cannot be written there
+        print(f"error: {err.filename or output}: {err.strerror or err}", file=sys.stderr)
+        return 2
+    except runtime.Interrupted as err:
+        print(f"error: {err}; no output written", file=sys.stderr)
+        return err.exit_code
     print(f"scored {rows} rows in {seconds:.1f}s ({rows / seconds:,.0f} rows/s) -> {output}")
     return 0
 

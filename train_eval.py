@@ -25,8 +25,8 @@ from dataloader import DataError, load_table, resolve_data_file
 from preprocess import PARTS, Standardizer, prepare, summary_line
 from models import DETECTORS, EALGAN
 from models.utils import plots, runtime
-from models.core.detector import TrainingDiverged
-from models.utils.checkpoint import CheckpointError, read_meta
+from models.core.detector import ModelTooLarge, TrainingDiverged
+from models.utils.checkpoint import CheckpointError, folder_problem, read_meta
 from models.utils.metrics import evaluate
 from models.utils.results import (RUNS_FILE, RUN_COLUMNS, ResultsError, dataset_row, read_rows,
                             record_run, run_row, summary_path)
@@ -66,7 +66,39 @@ def int_or_auto(value):
 
 
 def optional_str(value):
-    return None if str(value).lower() in ("", "none", "null") else value
+    return None if value is None or str(value).lower() in ("", "none", "null") else str(value)
+
+
+def seed_value(value):
+    seed = int(value)
+    if not 0 <= seed < 2 ** 32:
+        raise argparse.ArgumentTypeError(f"expected a seed in [0, 2**32 - 1], got {value!r}")
+    return seed
+
+
+def whole_number(value):
+    """An int from a flag or a YAML value; YAML's 3.0 is accepted, 2.5 and True are not."""
+    if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+        raise argparse.ArgumentTypeError(f"expected an integer, got {value!r}")
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise argparse.ArgumentTypeError(f"expected an integer, got {value!r}") from None
+
+
+def real_number(value):
+    if isinstance(value, bool):
+        raise argparse.ArgumentTypeError(f"expected a number, got {value!r}")
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise argparse.ArgumentTypeError(f"expected a number, got {value!r}") from None
+
+
+def text(value):
+    if isinstance(value, (dict, list)) or value is None:
+        raise argparse.ArgumentTypeError(f"expected a single value, got {value!r}")
+    return str(value)
 
 
 def build_parser():
@@ -75,21 +107,35 @@ def build_parser():
     add = parser.add_argument
     add("--config", help="YAML file of settings (default: configs/DATASET.yaml for EAL-GAN, "
         "configs/models/MODEL.yaml for the others)")
-    add("--model", help=f"detector: {', '.join(DETECTORS)}")
+    add("--model", type=text, help=f"detector: {', '.join(DETECTORS)}")
     for name in ("data_name", "data_path", "dis_activation_func", "init_type", "select_metric",
                  "device_target", "weights_dir", "results_dir"):
-        add(f"--{name}")
+        add(f"--{name}", type=text)
     add("--label_column", type=optional_str)
     for name in ("max_epochs", "batch_size"):
         add(f"--{name}", type=int_or_auto)
     for name in ("train_steps", "tune_seeds", "dim_z", "dis_layer", "gen_layer",
-                 "ensemble_num", "device_id", "seed", "resume_epoch", "threads", "select_top_k"):
-        add(f"--{name}", type=int)
+                 "ensemble_num", "device_id", "resume_epoch", "threads", "select_top_k"):
+        add(f"--{name}", type=whole_number)
+    add("--seed", type=seed_value)
     for name in ("lr_g", "lr_d", "active_rate"):
-        add(f"--{name}", type=float)
+        add(f"--{name}", type=real_number)
     for name in BOOLEAN_SETTINGS:
         add(f"--{name}", type=str2bool, nargs="?", const=True)
     return parser
+
+
+def check_values(settings, parser, source):
+    """settings with every value passed through its flag's converter: one set of checks
+    for the command line and the YAML files."""
+    convert = {action.dest: action.type for action in parser._actions if action.type}
+    checked = {}
+    for name, value in settings.items():
+        try:
+            checked[name] = convert[name](value) if name in convert else value
+        except argparse.ArgumentTypeError as err:
+            raise ConfigError(f"{source}: {name}: {err}") from None
+    return checked
 
 
 def read_yaml(path):
@@ -98,8 +144,8 @@ def read_yaml(path):
     try:
         with open(path, encoding="utf-8") as handle:
             values = yaml.safe_load(handle) or {}
-    except yaml.YAMLError as err:
-        raise ConfigError(f"{path} is not valid YAML ({err})") from err
+    except (yaml.YAMLError, UnicodeDecodeError) as err:
+        raise ConfigError(f"{path} is not a YAML text file ({err})".replace("\n", " ")) from err
     if not isinstance(values, dict):
         raise ConfigError(f"{path} must hold key: value settings")
     return values
@@ -119,22 +165,24 @@ def resolve_settings(argv=None):
     """Defaults < dataset or model YAML (or --config) < command line, as a Namespace."""
     parser = build_parser()
     cli = {k: v for k, v in vars(parser.parse_args(argv)).items() if v is not None}
-    settings = read_yaml(DEFAULT_CONFIG)
+    settings = check_values(read_yaml(DEFAULT_CONFIG), parser, DEFAULT_CONFIG)
     known = set(settings) | {"config"}
-    model = cli.get("model", settings["model"])
-    if model not in DETECTORS:
-        raise ConfigError(f"unknown model {model!r}; choose one of {', '.join(DETECTORS)}")
+    check_model(cli.get("model", settings["model"]))
     override = settings_file(cli, settings)
     if cli.get("config") or os.path.isfile(override):
         layer = read_yaml(override)
         unknown = sorted(set(layer) - known)
         if unknown:
             raise ConfigError(f"{override}: unknown setting(s) {', '.join(unknown)}")
-        settings.update(layer)
+        settings.update(check_values(layer, parser, override))
     settings.update(cli)
-    for flag in BOOLEAN_SETTINGS:
-        settings[flag] = str2bool(settings[flag])
+    check_model(settings["model"])
     return argparse.Namespace(**settings)
+
+
+def check_model(model):
+    if model not in DETECTORS:
+        raise ConfigError(f"unknown model {model!r}; choose one of {', '.join(DETECTORS)}")
 
 
 def model_config(args):
@@ -180,6 +228,10 @@ def weights_folder(args, dataset):
 def load_trained(args, table, weights):
     """The saved model and its data, split and scaled exactly as in training."""
     meta = read_meta(weights)
+    missing = [key for key in ("scaler", "n_features", "seed") if key not in meta]
+    if missing:
+        raise CheckpointError(f"{weights}/meta.json lacks {', '.join(missing)}; it was not "
+                              "written by train_eval.py")
     if meta.get("model") != args.model:
         raise CheckpointError(f"{weights} holds a {meta.get('model')!r} model; pass "
                               f"--model {meta.get('model')}")
@@ -215,13 +267,9 @@ def portable_path(path):
 
 def check_output_folder(path, flag):
     """Refuse, before any training, an output folder that is a file or cannot be written."""
-    existing = os.path.abspath(path)
-    while not os.path.exists(existing):
-        existing = os.path.dirname(existing)
-    if not os.path.isdir(existing):
-        raise ConfigError(f"--{flag} {path}: {existing} is a file, not a folder")
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise ConfigError(f"--{flag} {path}: {existing} is not writable")
+    problem = folder_problem(path)
+    if problem:
+        raise ConfigError(f"--{flag} {path}: {problem}")
 
 
 def write_results(args, table, data, model, metrics, seed, train_seconds):
@@ -261,7 +309,10 @@ def run(args):
         metrics, test_scores = evaluate_parts(model, data)
         write_results(args, table, data, model, metrics, seed, seconds)
     else:
-        for folder, flag in ((args.weights_dir, "weights_dir"), (args.results_dir, "results_dir")):
+        outputs = [(args.weights_dir, "weights_dir"), (args.results_dir, "results_dir")]
+        if args.plots:
+            outputs.append((os.path.join(args.results_dir, "plots"), "results_dir"))
+        for folder, flag in outputs:
             check_output_folder(folder, flag)
         seed, data = args.seed, prepare(table, args.seed)
         print(summary_line(table, data))
@@ -290,12 +341,19 @@ def run(args):
 
 
 def main(argv=None):
+    runtime.interrupt_on_signals()
     try:
         run(resolve_settings(argv))
     except (ConfigError, DataError, CheckpointError, ResultsError, TrainingDiverged,
-            runtime.DeviceError) as err:
+            runtime.DeviceError, ModelTooLarge) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except OSError as err:  # a folder or file that cannot be written after all
+        print(f"error: {err.filename or ''}: {err.strerror or err}", file=sys.stderr)
+        return 2
+    except runtime.Interrupted as err:
+        print(f"error: {err}; the previous weights and results are unchanged", file=sys.stderr)
+        return err.exit_code
     return 0
 
 

@@ -48,6 +48,7 @@ for name in "$@"; do
         echo "$name: present"; continue
     fi
     tmp="$(mktemp "$DATA/.$name.XXXXXX")"
+    trap 'rm -f "$tmp"; exit 130' INT TERM   # an interrupted copy leaves no partial file
     if [ -f "$LOCAL/$name.mat" ]; then
         cp "$LOCAL/$name.mat" "$tmp"; how="copied from $LOCAL"
     elif curl -fsSL --retry 3 -o "$tmp" "$(url_of "$name")"; then
@@ -61,6 +62,7 @@ for name in "$@"; do
         rm -f "$tmp"; status=1; continue
     fi
     mv "$tmp" "$target"
+    trap - INT TERM
     echo "$name: $how, checksum ok"
 done
 exit $status

@@ -29,6 +29,10 @@ class TrainingDiverged(ArithmeticError):
     """Training produced NaN or infinite scores."""
 
 
+class ModelTooLarge(MemoryError):
+    """The configuration would need more memory than the machine has."""
+
+
 def check_features(X, n_features=None, name="X"):
     """X as a finite float32 (rows, features) array."""
     X = np.asarray(X, dtype=np.float32)
@@ -78,6 +82,14 @@ def hold_out_validation(X, y, fraction, seed):
     X_train, X_val, y_train, y_val = train_test_split(X, y, test_size=fraction, stratify=y,
                                                       random_state=seed)
     return X_train, y_train, X_val, y_val
+
+
+def check_learning_rates(config):
+    """lr_g and lr_d of a config: positive and finite."""
+    for name in ("lr_g", "lr_d"):
+        value = getattr(config, name)
+        if not (np.isfinite(value) and value > 0):
+            raise ValueError(f"{name} must be a positive finite number, got {value}")
 
 
 def check_validation_fraction(value):

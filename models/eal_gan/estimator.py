@@ -4,10 +4,10 @@ import dataclasses
 import numpy as np
 from mindspore import Tensor
 
-from ..core.detector import (Detector, TrainingDiverged, check_features,
+from ..core.detector import (Detector, TrainingDiverged, check_features, check_learning_rates,
                              check_validation_fraction, keyword_init, score_in_chunks)
 from ..utils.runtime import seeded_generators
-from . import schedule, tuning
+from . import memory, schedule, tuning
 from .networks import ACTIVATIONS, INIT_TYPES, DiscriminatorEnsemble, EALGANNetworks, Generator
 from .selection import SELECTION_METRICS
 from .trainer import EpochLoop
@@ -51,9 +51,7 @@ class EALGANConfig:
         check_validation_fraction(self.validation_fraction)
         if self.dim_z < 2:
             raise ValueError(f"dim_z must be at least 2, got {self.dim_z}")
-        for name in ("lr_g", "lr_d"):
-            if not getattr(self, name) > 0:
-                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+        check_learning_rates(self)
         if not 0 < self.active_rate <= 1:
             raise ValueError(f"active_rate must be in (0, 1], got {self.active_rate}")
         if self.init_type not in INIT_TYPES:
@@ -108,9 +106,10 @@ class EALGAN(Detector):
         """Train on (X, y); keep the select_top_k best epochs on validation when given."""
         if self.config_.tune:  # candidates train quietly; fit_summary() shows their scores
             return self._fit_tuned(X, y, X_val, y_val)
-        rngs = self._build(X.shape[1])
         self.batch_size_, self.max_epochs_ = schedule.resolve(
             self.config_.batch_size, self.config_.max_epochs, self.config_.train_steps, len(X))
+        memory.check_fits(self.config_, X.shape[1], self.batch_size_)
+        rngs = self._build(X.shape[1])
         run_config = dataclasses.replace(self.config_, batch_size=self.batch_size_,
                                          max_epochs=self.max_epochs_)
         loop = EpochLoop(self.generator, self.discriminators, self.member_lr_, run_config, rngs)

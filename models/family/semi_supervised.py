@@ -17,7 +17,7 @@ import time
 import numpy as np
 from mindspore import nn, Tensor
 
-from ..core.detector import (Detector, TrainingDiverged, check_features,
+from ..core.detector import (Detector, TrainingDiverged, check_features, check_learning_rates,
                              check_validation_fraction, keyword_init, score_in_chunks)
 from ..utils.metrics import best_gmean_threshold
 from ..utils.runtime import seeded_generators
@@ -38,9 +38,7 @@ class SemiSupervisedConfig:
         for name in ("max_epochs", "batch_size"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
-        for name in ("lr_g", "lr_d"):
-            if not getattr(self, name) > 0:
-                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+        check_learning_rates(self)
         check_validation_fraction(self.validation_fraction)
         return self
 

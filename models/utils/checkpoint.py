@@ -4,6 +4,7 @@ A model directory is written completely into a hidden sibling and then
 swapped in, so an interrupted save never leaves a half-written model and an
 older model survives until the new one is whole.
 """
+import ctypes
 import csv
 import io
 import json
@@ -36,6 +37,18 @@ def atomic_write_text(path, text):
         raise
 
 
+def folder_problem(path):
+    """Why files cannot be written into folder `path` (created if needed), or None."""
+    existing = os.path.abspath(path)
+    while not os.path.exists(existing):
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing):
+        return f"{existing} is a file, not a folder"
+    if not os.access(existing, os.W_OK | os.X_OK):
+        return f"{existing} is not writable"
+    return None
+
+
 def write_model_dir(directory, cells, meta, texts=None, before_swap=None):
     """Save `cells` (name -> Cell) as NAME.ckpt, `meta` as meta.json, `texts` as files.
 
@@ -57,16 +70,34 @@ def write_model_dir(directory, cells, meta, texts=None, before_swap=None):
                 handle.write(text)
         if before_swap is not None:
             before_swap()
-        retired = None
-        if os.path.exists(directory):
-            retired = tempfile.mkdtemp(prefix=f".{base}.", suffix=".old", dir=parent)
-            os.replace(directory, os.path.join(retired, base))
-        os.replace(staging, directory)
-        if retired:
-            shutil.rmtree(retired)
-    except BaseException:
+        if os.path.isdir(directory):
+            _exchange(staging, directory)  # staging now holds the old model
+        else:
+            os.replace(staging, directory)
+    finally:
         shutil.rmtree(staging, ignore_errors=True)
-        raise
+
+
+_RENAME_EXCHANGE = 2   # linux/fs.h
+_AT_FDCWD = -100
+
+
+def _exchange(path_a, path_b):
+    """Swap two directories in one step (Linux renameat2), so that `path_b` always exists.
+
+    Where the system call is missing (not Linux, or a file system without
+    it), two renames are used; a crash between them leaves the old model in
+    the hidden staging folder beside it.
+    """
+    libc = ctypes.CDLL(None, use_errno=True)
+    renameat2 = getattr(libc, "renameat2", None)
+    if renameat2 is not None and renameat2(_AT_FDCWD, os.fsencode(path_a), _AT_FDCWD,
+                                           os.fsencode(path_b), _RENAME_EXCHANGE) == 0:
+        return
+    parked = path_a + ".old"
+    os.replace(path_b, parked)
+    os.replace(path_a, path_b)
+    os.replace(parked, path_a)
 
 
 def read_meta(directory):
@@ -77,9 +108,13 @@ def read_meta(directory):
         raise CheckpointError(f"{directory} has no {META_FILE}; it is not a saved model")
     try:
         with open(path, encoding="utf-8") as handle:
-            return json.load(handle)
-    except json.JSONDecodeError as err:
+            meta = json.load(handle)
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise CheckpointError(f"{path} is not valid JSON ({err})") from err
+    if not isinstance(meta, dict) or not isinstance(meta.get("config", {}), dict):
+        raise CheckpointError(f"{path} does not describe a model (expected a JSON object "
+                              "with model, config, ...)")
+    return meta
 
 
 def load_cell(cell, directory, name):

@@ -4,6 +4,8 @@ Everything random in a run (initial weights, member learning rates, epoch
 shuffles, generator noise) is drawn from the NumPy generators returned by
 `seeded_generators`, so one seed fixes a run.
 """
+import signal
+
 import numpy as np
 import mindspore as ms
 
@@ -16,6 +18,37 @@ class DeviceError(RuntimeError):
     """The requested device cannot be used in this installation."""
 
 
+class Interrupted(KeyboardInterrupt):
+    """SIGINT or SIGTERM arrived; raised so that staging files are cleaned up on the way out."""
+
+    def __init__(self, signum):
+        super().__init__(f"interrupted by {signal.Signals(signum).name}")
+        self.exit_code = 128 + signum
+
+
+def _raise_interrupted(signum, frame):
+    raise Interrupted(signum)
+
+
+def interrupt_on_signals():
+    """Turn SIGINT and SIGTERM into an `Interrupted` exception in the main thread.
+
+    Left alone, SIGTERM ends the process without running `finally` blocks,
+    and MindSpore's runtime swallows SIGINT during training; either way a
+    staging folder or temporary file would be left behind.  For command-line
+    entry points, after MindSpore is imported.
+    """
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, _raise_interrupted)
+
+
+def check_device_settings(device_id, threads):
+    if int(device_id) < 0:
+        raise DeviceError(f"device_id must be 0 or more, got {device_id}")
+    if int(threads) < 1:
+        raise DeviceError(f"threads must be at least 1, got {threads}")
+
+
 def configure(device_target="CPU", device_id=0, threads=DEFAULT_CPU_THREADS):
     """Select the device and compiled (graph) execution for this process.
 
@@ -23,6 +56,7 @@ def configure(device_target="CPU", device_id=0, threads=DEFAULT_CPU_THREADS):
     cannot take effect in a running process and are an error.
     """
     global _configured
+    check_device_settings(device_id, threads)
     wanted = (device_target, int(device_id), int(threads))
     if _configured is not None:
         if wanted != _configured:

@@ -1,0 +1,309 @@
+"""Bad input, one row per case: exit code 2, one `error:` line naming the problem, no
+traceback, and the weights and results folders byte-identical before and after.
+
+The command-line entry points run in this process (their `main` returns the
+exit code), except where a signal or a second process is the point.
+"""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.io
+import scipy.sparse
+
+import export
+import predict
+import train_eval
+from conftest import ROOT, separable_data, snapshot, write_mat
+from models import EALGAN
+from models.core.detector import ModelTooLarge
+from models.eal_gan import memory
+from models.eal_gan.networks import DiscriminatorEnsemble, Generator
+from models.utils import checkpoint
+
+
+def assert_refused(capsys, code, match, workspace=None, before=None):
+    out = capsys.readouterr()
+    lines = [line for line in out.err.splitlines() if line.strip()]
+    assert code == 2, out.out + out.err
+    assert len(lines) == 1 and lines[0].startswith("error: "), out.err
+    assert match in lines[0], lines[0]
+    if workspace is not None:
+        assert snapshot(workspace) == before
+
+
+def train_flags(ws, *extra):
+    return ["--data_path", str(ws / "data"), "--weights_dir", str(ws / "weights"),
+            "--results_dir", str(ws / "results"), "--max_epochs", "2", "--batch_size", "64",
+            "--ensemble_num", "2", "--dim_z", "8", "--print", "False", "--plots", "False",
+            *map(str, extra)]
+
+
+def write_bytes(path, content):
+    path.write_bytes(content)
+    return path
+
+
+def garbage_mat(ws, name, cut):
+    """A copy of toy.mat cut to `cut` bytes (None: random bytes instead)."""
+    data = (ws / "data" / "toy.mat").read_bytes()
+    body = np.random.default_rng(0).bytes(400) if cut is None else data[:cut]
+    return write_bytes(ws / "data" / f"{name}.mat", body)
+
+
+def yaml_config(ws, text):
+    return write_bytes(ws / "settings.yaml", text.encode() if isinstance(text, str) else text)
+
+
+# (id, set-up(ws) -> extra flags, expected words in the error line)
+TRAINING_CASES = [
+    ("truncated_mat", lambda ws: ["--data_name", garbage_mat(ws, "cut", 150).stem],
+     "not a readable MATLAB .mat file"),
+    ("empty_mat", lambda ws: ["--data_name", garbage_mat(ws, "empty", 0).stem],
+     "not a readable MATLAB .mat file"),
+    ("garbage_mat", lambda ws: ["--data_name", garbage_mat(ws, "noise", None).stem],
+     "not a readable MATLAB .mat file"),
+    ("complex_X", lambda ws: write_mat(ws / "data" / "cplx.mat", (1 + 1j) * np.ones((40, 3)),
+                                       np.r_[np.ones(8), np.zeros(32)]) or
+     ["--data_name", "cplx"], "complex numbers"),
+    ("string_labels", lambda ws: pd.DataFrame({"a": range(40), "label": ["yes"] * 8 + ["no"] * 32})
+     .to_csv(ws / "data" / "words.csv", index=False) or ["--data_name", "words"],
+     "found 'yes', 'no'"),
+    ("yaml_bool", lambda ws: ["--data_name", "toy", "--config", yaml_config(ws, "plots: maybe")],
+     "plots: expected True or False"),
+    ("yaml_model", lambda ws: ["--data_name", "toy", "--config", yaml_config(ws, "model: foo")],
+     "unknown model 'foo'"),
+    ("yaml_int", lambda ws: ["--data_name", "toy", "--config", yaml_config(ws, "threads: two")],
+     "threads: expected an integer"),
+    ("yaml_fraction", lambda ws: ["--data_name", "toy",
+                                  "--config", yaml_config(ws, "ensemble_num: 2.5")],
+     "ensemble_num: expected an integer"),
+    ("yaml_number_name", lambda ws: ["--config", yaml_config(ws, "data_name: 123")],
+     "unknown dataset '123'"),
+    ("yaml_binary", lambda ws: ["--data_name", "toy",
+                                "--config", yaml_config(ws, b"\x89PNG\r\n\x1a\n\x00\xff\xfe")],
+     "not a YAML text file"),
+    ("threads_zero", lambda ws: ["--data_name", "toy", "--threads", "0"],
+     "threads must be at least 1"),
+    ("device_id_negative", lambda ws: ["--data_name", "toy", "--device_id", "-1"],
+     "device_id must be 0 or more"),
+    ("lr_infinite", lambda ws: ["--data_name", "toy", "--lr_d", "inf"],
+     "lr_d must be a positive finite number"),
+    ("seed_negative", lambda ws: ["--data_name", "toy", "--seed", "-1"],
+     "seed: expected a seed in [0, 2**32 - 1]"),
+    ("seed_huge", lambda ws: ["--data_name", "toy", "--seed", str(2 ** 40)],
+     "expected a seed in [0, 2**32 - 1]"),
+    ("plots_folder_is_a_file",
+     lambda ws: write_bytes(ws / "results" / "plots", b"x") and ["--data_name", "toy",
+                                                                  "--plots", "True"],
+     "is a file, not a folder"),
+    ("resume_meta_not_an_object",
+     lambda ws: resume_with_meta(ws, [1, 2, 3]), "does not describe a model"),
+    ("resume_meta_without_scaler",
+     lambda ws: resume_with_meta(ws, {"model": "eal_gan", "n_features": 5, "seed": 42,
+                                      "config": {}}), "lacks scaler"),
+    ("too_wide_for_memory", lambda ws: write_mat(ws / "data" / "wide.mat",
+                                                 np.ones((60, 6000)), np.r_[np.ones(12),
+                                                                            np.zeros(48)])
+     or ["--data_name", "wide"], "lower select_top_k"),
+]
+
+
+def resume_with_meta(ws, meta):
+    (ws / "weights" / "toy").mkdir(parents=True)
+    (ws / "weights" / "toy" / "meta.json").write_text(json.dumps(meta))
+    return ["--data_name", "toy", "--resume", "True"]
+
+
+@pytest.mark.parametrize("make,match", [case[1:] for case in TRAINING_CASES],
+                         ids=[case[0] for case in TRAINING_CASES])
+def test_training_refuses_bad_input(workspace, capsys, make, match):
+    extra = make(workspace)
+    before = snapshot(workspace)
+    code = train_eval.main(train_flags(workspace, *extra))
+    assert_refused(capsys, code, match, workspace, before)
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory):
+    """A small EAL-GAN trained on 5 unnamed features, saved as train_eval.py saves it."""
+    root = tmp_path_factory.mktemp("bad_input")
+    (root / "data").mkdir()
+    X, y = separable_data(rows=240, features=5)
+    write_mat(root / "data" / "toy.mat", X, y)
+    assert train_eval.main(train_flags(root, "--data_name", "toy")) == 0
+    return root / "weights" / "toy", X
+
+
+def headerless(path, X, first_cell=None):
+    lines = [",".join(f"{v:.6f}" for v in row) for row in X]
+    if first_cell is not None:
+        lines[0] = ",".join([first_cell] + lines[0].split(",")[1:])
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def with_gap(X):
+    gap = X.copy()
+    gap[0, 0] = np.nan   # a missing cell counts as the training mean
+    return gap
+
+
+# (id, writes the input from X and returns (its path, the rows it holds))
+READABLE_INPUTS = [
+    ("first_row_has_NA", lambda d, X: (headerless(d / "na.csv", X, "NA"), with_gap(X))),
+    ("first_row_has_empty_cell", lambda d, X: (headerless(d / "gap.csv", X, ""), with_gap(X))),
+    ("byte_order_mark", lambda d, X: (write_bytes(
+        d / "bom.csv", b"\xef\xbb\xbf" + headerless(d / "plain.csv", X).read_bytes()), X)),
+    ("pandas_integer_header", lambda d, X: (pd.DataFrame(X).to_csv(d / "pd.csv", index=False)
+                                            or d / "pd.csv", X)),
+    ("sparse_mat", lambda d, X: (scipy.io.savemat(d / "sparse.mat",
+                                                  {"X": scipy.sparse.csr_matrix(X)})
+                                 or d / "sparse.mat", X)),
+]
+
+
+@pytest.mark.parametrize("make", [case[1] for case in READABLE_INPUTS],
+                         ids=[case[0] for case in READABLE_INPUTS])
+def test_predict_scores_every_row(model_dir, tmp_path, capsys, make):
+    weights, X = model_dir
+    source, rows = make(tmp_path, X[:50].astype(np.float64).round(6))
+    assert predict.main(["--weights", str(weights), "--input", str(source),
+                         "--output", str(tmp_path / "out.csv")]) == 0, capsys.readouterr().err
+    got = pd.read_csv(tmp_path / "out.csv")["score"].to_numpy()
+    model = EALGAN.load(weights)
+    scaler = predict.Standardizer.from_dict(model.meta_["scaler"])
+    assert len(got) == 50
+    np.testing.assert_allclose(got, model.decision_function(scaler.transform(rows)), atol=2e-6)
+
+
+PREDICT_CASES = [
+    ("ragged_row", lambda d, X: (write_bytes(d / "ragged.csv", b"1,2,3,4,5\n1,2,3,4,5,6,7\n"),
+                                 d / "o.csv"), "unreadable CSV"),
+    ("binary_file", lambda d, X: (write_bytes(d / "bin.csv", b"\x00\xff\xfe\x80" * 50),
+                                  d / "o.csv"), "not a UTF-8 CSV text file"),
+    ("garbage_mat", lambda d, X: (write_bytes(d / "g.mat", b"MATLAB 5.0" + b"\x00" * 50),
+                                  d / "o.csv"), "not a readable MATLAB .mat file"),
+    ("output_is_a_folder", lambda d, X: (headerless(d / "in.csv", X), d), "is a folder"),
+    ("output_under_a_file", lambda d, X: (headerless(d / "in.csv", X),
+                                          write_bytes(d / "f", b"x") / "o.csv"),
+     "is a file, not a folder"),
+]
+
+
+@pytest.mark.parametrize("make,match", [case[1:] for case in PREDICT_CASES],
+                         ids=[case[0] for case in PREDICT_CASES])
+def test_predict_refuses_bad_input(model_dir, tmp_path, capsys, make, match):
+    weights, X = model_dir
+    source, output = make(tmp_path, X[:20])
+    before = sorted(os.listdir(tmp_path))
+    code = predict.main(["--weights", str(weights), "--input", str(source),
+                         "--output", str(output)])
+    assert_refused(capsys, code, match)
+    assert sorted(os.listdir(tmp_path)) == before   # no output, no temporary file
+
+
+@pytest.mark.parametrize("target,match", [("under_a_file", "is a file, not a folder"),
+                                          ("a_folder", "is a folder")])
+def test_export_refuses_a_target_it_cannot_write(model_dir, tmp_path, capsys, target, match):
+    weights, _ = model_dir
+    write_bytes(tmp_path / "f", b"x")
+    (tmp_path / "d.mindir").mkdir()
+    name = tmp_path / "f" / "model" if target == "under_a_file" else tmp_path / "d"
+    before = sorted(os.listdir(tmp_path))
+    code = export.main(["--weights", str(weights), "--file_name", str(name)])
+    assert_refused(capsys, code, match)
+    assert sorted(os.listdir(tmp_path)) == before
+
+
+def entries(ws):
+    """Every file and folder under weights/ and results/, hidden ones included."""
+    return sorted(os.path.join(dirpath, name) for folder in ("weights", "results")
+                  for dirpath, dirs, files in os.walk(ws / folder) for name in dirs + files)
+
+
+def test_sigterm_during_training_leaves_nothing_behind(workspace):
+    before, listed = snapshot(workspace), entries(workspace)
+    process = subprocess.Popen(
+        [sys.executable, os.path.join(ROOT, "train_eval.py"),
+         *train_flags(workspace, "--data_name", "toy", "--max_epochs", "200", "--print",
+                      "True")], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True)
+    for line in process.stdout:   # wait until training is under way
+        if line.startswith("epoch"):
+            break
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 128 + signal.SIGTERM, err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert lines == ["error: interrupted by SIGTERM; the previous weights and results are "
+                     "unchanged"]
+    assert snapshot(workspace) == before and entries(workspace) == listed
+
+
+def test_sigterm_while_predict_writes_leaves_no_temporary_file(model_dir, tmp_path):
+    weights, X = model_dir
+    rows = np.repeat(X, 2000, axis=0)[:400_000]
+    pd.DataFrame(rows).to_csv(tmp_path / "big.csv", index=False, header=False,
+                              float_format="%.4f")
+    out = tmp_path / "out"
+    out.mkdir()
+    process = subprocess.Popen([sys.executable, os.path.join(ROOT, "predict.py"), "--weights",
+                                str(weights), "--input", str(tmp_path / "big.csv"),
+                                "--output", str(out / "scores.csv")],
+                               cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.time() + 120
+    while not os.listdir(out) and process.poll() is None and time.time() < deadline:
+        time.sleep(0.005)
+    assert os.listdir(out), "predict.py never started writing"
+    process.send_signal(signal.SIGTERM)
+    process.communicate(timeout=60)
+    assert process.returncode == 128 + signal.SIGTERM
+    assert os.listdir(out) == []
+
+
+def test_an_interrupted_save_keeps_the_old_model_and_leaves_no_staging(tmp_path):
+    folder = tmp_path / "weights" / "toy"
+    folder.mkdir(parents=True)
+    (folder / "meta.json").write_text('{"model": "old"}')
+
+    def interrupted():
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        checkpoint.write_model_dir(folder, {}, {"model": "new"}, before_swap=interrupted)
+    assert os.listdir(tmp_path / "weights") == ["toy"]
+    assert json.loads((folder / "meta.json").read_text()) == {"model": "old"}
+    checkpoint.write_model_dir(folder, {}, {"model": "new"})
+    assert os.listdir(tmp_path / "weights") == ["toy"]   # swapped, old copy removed
+    assert json.loads((folder / "meta.json").read_text()) == {"model": "new"}
+
+
+@pytest.mark.parametrize("features,dis_layer,gen_layer", [(5, 1, 2), (12, 0, 1), (7, 2, 0)])
+def test_memory_estimate_counts_the_networks_parameters(features, dis_layer, gen_layer):
+    config = EALGAN(dim_z=10, ensemble_num=3, dis_layer=dis_layer, gen_layer=gen_layer).config
+    rng = np.random.default_rng(0)
+    generator = Generator(rng, features, config.dim_z, gen_layer, "N02", False)
+    ensemble = DiscriminatorEnsemble(rng, features, 3, dis_layer, "relu", "N02", False)
+
+    def size(cell):   # trainable weights only: spectral-norm vectors are not trained
+        return sum(int(np.prod(p.shape)) for p in cell.trainable_params())
+
+    assert memory.parameter_counts(config, features) == (size(generator), size(ensemble))
+
+
+def test_memory_check_refuses_with_the_settings_that_shrink_it():
+    config = EALGAN().config
+    needed = memory.estimated_bytes(config, 2000, 256)
+    assert needed > 20 * 2 ** 30   # top-10 snapshots of a 2000-wide ensemble
+    with pytest.raises(ModelTooLarge, match="lower select_top_k"):
+        memory.check_fits(config, 2000, 256, available=needed - 1)
+    memory.check_fits(config, 2000, 256, available=needed)
+    single = EALGAN(select_top_k=1).config
+    assert memory.estimated_bytes(single, 2000, 256) < needed / 3
