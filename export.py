@@ -16,6 +16,7 @@ import numpy as np
 
 from models import EALGAN
 from models.utils import runtime
+from models.utils.cli import run_command
 from models.utils.checkpoint import CheckpointError, folder_problem, read_meta
 import mindspore as ms
 from mindspore import nn, ops, Tensor
@@ -86,21 +87,13 @@ def main(argv=None):
                         "(default: DATASET_eal_gan in the current folder)")
     parser.add_argument("--device_target", default="CPU")
     args = parser.parse_args(argv)
-    runtime.interrupt_on_signals()
-    try:
+
+    def write():
         runtime.configure(args.device_target)
         name = args.file_name or f"{os.path.basename(os.path.normpath(args.weights))}_eal_gan"
         print(f"exported -> {export(args.weights, name, args.file_format)}")
-    except (CheckpointError, runtime.DeviceError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    except OSError as err:  # the target folder cannot be written
-        print(f"error: {err.filename or args.file_name}: {err.strerror or err}", file=sys.stderr)
-        return 2
-    except runtime.Interrupted as err:
-        print(f"error: {err}; nothing exported", file=sys.stderr)
-        return err.exit_code
-    return 0
+
+    return run_command(write, (CheckpointError, runtime.DeviceError), "nothing exported")
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ import scipy.sparse
 from dataloader import LABEL_COLUMNS, DataError, read_mat
 from models import DETECTORS
 from models.utils import runtime
+from models.utils.cli import run_command
 from models.utils.checkpoint import CheckpointError, folder_problem, read_meta
 from preprocess import Standardizer
 
@@ -186,21 +187,14 @@ def main(argv=None):
     parser.add_argument("--device_target", default="CPU")
     args = parser.parse_args(argv)
     output = args.output or f"{os.path.splitext(args.input)[0]}_scores.csv"
-    runtime.interrupt_on_signals()
-    try:
+
+    def score():
         runtime.configure(args.device_target)
         rows, seconds = predict(args.weights, args.input, output, args.threshold)
-    except (PredictError, CheckpointError, runtime.DeviceError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    except OSError as err:  # the output cannot be written there
-        print(f"error: {err.filename or output}: {err.strerror or err}", file=sys.stderr)
-        return 2
-    except runtime.Interrupted as err:
-        print(f"error: {err}; no output written", file=sys.stderr)
-        return err.exit_code
-    print(f"scored {rows} rows in {seconds:.1f}s ({rows / seconds:,.0f} rows/s) -> {output}")
-    return 0
+        print(f"scored {rows} rows in {seconds:.1f}s ({rows / seconds:,.0f} rows/s) -> {output}")
+
+    return run_command(score, (PredictError, CheckpointError, runtime.DeviceError),
+                       "no output written")
 
 
 if __name__ == "__main__":

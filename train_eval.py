@@ -25,6 +25,7 @@ from dataloader import DataError, load_table, resolve_data_file
 from preprocess import PARTS, Standardizer, prepare, summary_line
 from models import DETECTORS, EALGAN
 from models.utils import plots, runtime
+from models.utils.cli import run_command
 from models.core.detector import ModelTooLarge, TrainingDiverged
 from models.utils.checkpoint import CheckpointError, folder_problem, read_meta
 from models.utils.metrics import evaluate
@@ -341,20 +342,10 @@ def run(args):
 
 
 def main(argv=None):
-    runtime.interrupt_on_signals()
-    try:
-        run(resolve_settings(argv))
-    except (ConfigError, DataError, CheckpointError, ResultsError, TrainingDiverged,
-            runtime.DeviceError, ModelTooLarge) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    except OSError as err:  # a folder or file that cannot be written after all
-        print(f"error: {err.filename or ''}: {err.strerror or err}", file=sys.stderr)
-        return 2
-    except runtime.Interrupted as err:
-        print(f"error: {err}; the previous weights and results are unchanged", file=sys.stderr)
-        return err.exit_code
-    return 0
+    return run_command(lambda: run(resolve_settings(argv)),
+                       (ConfigError, DataError, CheckpointError, ResultsError, TrainingDiverged,
+                        runtime.DeviceError, ModelTooLarge),
+                       "the previous weights and results are unchanged")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,27 @@
+"""The command-line contract of train_eval.py, predict.py and export.py.
+
+Success exits 0.  An expected problem (bad input, a path that cannot be
+written) prints one `error: ...` line and exits 2.  SIGINT / SIGTERM print
+one `error:` line and exit 128 + the signal number, after the `finally`
+blocks have removed staging folders and temporary files.
+"""
+import sys
+
+from . import runtime
+
+
+def run_command(body, expected_errors, interrupted_note):
+    """body() under the contract above; returns the exit code."""
+    runtime.interrupt_on_signals()
+    try:
+        body()
+    except expected_errors as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except OSError as err:   # a folder or file that cannot be written after all
+        print(f"error: {err.filename or ''}: {err.strerror or err}", file=sys.stderr)
+        return 2
+    except runtime.Interrupted as err:
+        print(f"error: {err}; {interrupted_note}", file=sys.stderr)
+        return err.exit_code
+    return 0
