@@ -57,13 +57,31 @@ def str2bool(value):
     raise argparse.ArgumentTypeError(f"expected True or False, got {value!r}")
 
 
+def _convert(value, cast, expected):
+    """cast(value); booleans and what cast cannot read are refused, naming what was expected."""
+    if isinstance(value, bool):
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {value!r}")
+    try:
+        return cast(value)
+    except (TypeError, ValueError):
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {value!r}") from None
+
+
+def whole_number(value):
+    """An int from a flag or a YAML value; YAML's 3.0 is accepted, 2.5 and True are not."""
+    if isinstance(value, float) and not value.is_integer():
+        raise argparse.ArgumentTypeError(f"expected an integer, got {value!r}")
+    return _convert(value, int, "an integer")
+
+
+def real_number(value):
+    return _convert(value, float, "a number")
+
+
 def int_or_auto(value):
     if str(value).strip().lower() == "auto":
         return "auto"
-    try:
-        return int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer or auto, got {value!r}") from None
+    return _convert(value, int, "an integer or auto")
 
 
 def optional_str(value):
@@ -71,29 +89,10 @@ def optional_str(value):
 
 
 def seed_value(value):
-    seed = int(value)
+    seed = whole_number(value)
     if not 0 <= seed < 2 ** 32:
         raise argparse.ArgumentTypeError(f"expected a seed in [0, 2**32 - 1], got {value!r}")
     return seed
-
-
-def whole_number(value):
-    """An int from a flag or a YAML value; YAML's 3.0 is accepted, 2.5 and True are not."""
-    if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
-        raise argparse.ArgumentTypeError(f"expected an integer, got {value!r}")
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise argparse.ArgumentTypeError(f"expected an integer, got {value!r}") from None
-
-
-def real_number(value):
-    if isinstance(value, bool):
-        raise argparse.ArgumentTypeError(f"expected a number, got {value!r}")
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise argparse.ArgumentTypeError(f"expected a number, got {value!r}") from None
 
 
 def text(value):
