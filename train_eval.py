@@ -5,10 +5,13 @@
     python train_eval.py --data_name glass --resume True      # evaluate weights/glass
     python train_eval.py --data_name glass --model ganomaly   # one of the other detectors
 
-Settings: configs/default.yaml, then (EAL-GAN) configs/DATASET.yaml or (other
-detectors) configs/models/MODEL.yaml, or --config FILE instead, then
-command-line flags.  Choices that need labels (EAL-GAN's epoch, the other
-detectors' threshold) use the validation part; the test part is scored once.
+Settings: configs/default.yaml, then --preset NAME (configs/presets/NAME.yaml),
+then (EAL-GAN) configs/DATASET.yaml or (other detectors)
+configs/models/MODEL.yaml, or --config FILE instead, then command-line flags.
+A dataset's YAML wins over a preset; to run a preset as it is on one of the
+16 sets, pass it as --config configs/presets/NAME.yaml.  Choices that need
+labels (EAL-GAN's epoch, the other detectors' threshold) use the validation
+part; the test part is scored once.
 Outputs: weights/DATASET/ (EAL-GAN) or weights/MODEL/DATASET/, a row of
 results/runs.csv, the AUC_ and Gmean_ tables of the model, and PNG figures
 under results/plots/.
@@ -34,7 +37,8 @@ from models.utils.results import (RUNS_FILE, RUN_COLUMNS, ResultsError, dataset_
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_CONFIG = os.path.join(HERE, "configs", "default.yaml")
-BOOLEAN_SETTINGS = ("SN_used", "tune", "resume", "print", "plots")
+PRESETS = os.path.join(HERE, "configs", "presets")
+BOOLEAN_SETTINGS = ("SN_used", "SN_generator_hidden", "tune", "resume", "print", "plots")
 
 
 class ConfigError(ValueError):
@@ -107,6 +111,8 @@ def build_parser():
     add = parser.add_argument
     add("--config", help="YAML file of settings (default: configs/DATASET.yaml for EAL-GAN, "
         "configs/models/MODEL.yaml for the others)")
+    add("--preset", help=f"EAL-GAN settings layered under the dataset's YAML: "
+        f"{', '.join(presets())} (configs/presets/)")
     add("--model", type=text, help=f"detector: {', '.join(DETECTORS)}")
     for name in ("data_name", "data_path", "dis_activation_func", "init_type", "select_metric",
                  "device_target", "weights_dir", "results_dir"):
@@ -151,6 +157,19 @@ def read_yaml(path):
     return values
 
 
+def presets():
+    return sorted(name[:-len(".yaml")] for name in os.listdir(PRESETS) if name.endswith(".yaml"))
+
+
+def layer(settings, path, known, parser):
+    """settings updated by the YAML file at path, whose keys must all be known."""
+    values = read_yaml(path)
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise ConfigError(f"{path}: unknown setting(s) {', '.join(unknown)}")
+    settings.update(check_values(values, parser, path))
+
+
 def settings_file(cli, settings):
     """The YAML layered over the defaults: --config, else the dataset's (EAL-GAN) or model's."""
     if cli.get("config"):
@@ -162,19 +181,20 @@ def settings_file(cli, settings):
 
 
 def resolve_settings(argv=None):
-    """Defaults < dataset or model YAML (or --config) < command line, as a Namespace."""
+    """Defaults < --preset < dataset or model YAML (or --config) < command line, as a Namespace."""
     parser = build_parser()
     cli = {k: v for k, v in vars(parser.parse_args(argv)).items() if v is not None}
     settings = check_values(read_yaml(DEFAULT_CONFIG), parser, DEFAULT_CONFIG)
-    known = set(settings) | {"config"}
+    known = set(settings) | {"config", "preset"}
     check_model(cli.get("model", settings["model"]))
+    if cli.get("preset"):
+        if cli["preset"] not in presets():
+            raise ConfigError(f"unknown preset {cli['preset']!r}; choose one of "
+                              f"{', '.join(presets())}")
+        layer(settings, os.path.join(PRESETS, f"{cli['preset']}.yaml"), known, parser)
     override = settings_file(cli, settings)
     if cli.get("config") or os.path.isfile(override):
-        layer = read_yaml(override)
-        unknown = sorted(set(layer) - known)
-        if unknown:
-            raise ConfigError(f"{override}: unknown setting(s) {', '.join(unknown)}")
-        settings.update(check_values(layer, parser, override))
+        layer(settings, override, known, parser)
     settings.update(cli)
     check_model(settings["model"])
     return argparse.Namespace(**settings)

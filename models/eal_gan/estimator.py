@@ -31,6 +31,7 @@ class EALGANConfig:
     dis_activation_func: str = "relu"
     init_type: str = "ortho"
     SN_used: bool = True
+    SN_generator_hidden: bool = True   # False: the authors' plain generator middle layers
     select_metric: str = "auc_gmean"
     select_top_k: int = 10
     tune: bool = False      # choose the settings among tuning.CANDIDATES on validation
@@ -88,7 +89,7 @@ class EALGAN(Detector):
         rngs = seeded_generators(cfg.seed, ("init", "member_lr", "shuffle", "noise"))
         self.n_features_ = int(n_features)
         self.generator = Generator(rngs["init"], n_features, cfg.dim_z, cfg.gen_layer,
-                                   cfg.init_type, cfg.SN_used)
+                                   cfg.init_type, cfg.SN_used, cfg.SN_generator_hidden)
         self.discriminators = self._discriminators(rngs["init"], snapshots)
         # Each member keeps one learning rate drawn from U[lr_d, 5 lr_d], as in the paper.
         self.member_lr_ = rngs["member_lr"].uniform(cfg.lr_d, 5 * cfg.lr_d, cfg.ensemble_num)

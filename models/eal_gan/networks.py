@@ -134,17 +134,25 @@ class _SpectralState(nn.Cell):
 
 
 class Generator(_SpectralState):
-    """G(z, y): [z, embed(y)] -> Dense(h) -> ReLU -> gen_layer x [Dense(h) -> ReLU] -> Dense(d)."""
+    """G(z, y): [z, embed(y)] -> Dense(h) -> ReLU -> gen_layer x [Dense(h) -> ReLU] -> Dense(d).
 
-    def __init__(self, rng, n_features, dim_z, hidden_layers, init_type, spectral_norm):
+    spectral_norm_hidden=False leaves the gen_layer hidden-to-hidden layers
+    plain, as the authors' code does (their middle layers are nn.Linear even
+    with SN_used).
+    """
+
+    def __init__(self, rng, n_features, dim_z, hidden_layers, init_type, spectral_norm,
+                 spectral_norm_hidden=True):
         super().__init__()
         hidden = 2 * n_features
         embed_dim = dim_z // 2
         self.embed = _parameter(init_weight(rng, init_type, 1, N_CLASSES, embed_dim)[0], "embed")
         sizes = [dim_z + embed_dim] + [hidden] * (hidden_layers + 1) + [n_features]
+        outer = (0, len(sizes) - 2)
         self.dense_layers = nn.CellList([
-            StackedDense(rng, 1, fan_in, fan_out, init_type, spectral_norm)
-            for fan_in, fan_out in zip(sizes[:-1], sizes[1:])])
+            StackedDense(rng, 1, fan_in, fan_out, init_type,
+                         spectral_norm and (i in outer or spectral_norm_hidden))
+            for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:]))])
         self.relu = nn.ReLU()
 
     def construct(self, z, y):
