@@ -185,7 +185,7 @@ def resolve_settings(argv=None):
     parser = build_parser()
     cli = {k: v for k, v in vars(parser.parse_args(argv)).items() if v is not None}
     settings = check_values(read_yaml(DEFAULT_CONFIG), parser, DEFAULT_CONFIG)
-    known = set(settings) | {"config", "preset"}
+    known = set(settings) | {"config"}
     check_model(cli.get("model", settings["model"]))
     if cli.get("preset"):
         if cli["preset"] not in presets():
