@@ -62,8 +62,9 @@ def export(weights, file_name, file_format="MINDIR"):
     if os.path.isdir(target):
         raise CheckpointError(f"{target} is a folder; choose another --file_name")
     folder = os.path.dirname(os.path.abspath(target))
-    if folder_problem(folder):
-        raise CheckpointError(f"--file_name {file_name}: {folder_problem(folder)}")
+    problem = folder_problem(folder)
+    if problem:
+        raise CheckpointError(f"--file_name {file_name}: {problem}")
     os.makedirs(folder, exist_ok=True)
     staging = tempfile.mkdtemp(prefix=".export.", dir=folder)
     try:

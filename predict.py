@@ -151,8 +151,9 @@ def predict(weights, input_path, output, threshold=None):
     if os.path.isdir(output):
         raise PredictError(f"--output {output} is a folder; give a file name")
     folder = os.path.dirname(os.path.abspath(output))
-    if folder_problem(folder):
-        raise PredictError(f"--output {output}: {folder_problem(folder)}")
+    problem = folder_problem(folder)
+    if problem:
+        raise PredictError(f"--output {output}: {problem}")
     os.makedirs(folder, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".predict.", suffix=".csv", dir=folder)
     try:
