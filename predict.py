@@ -30,7 +30,8 @@ import scipy.sparse
 from dataloader import LABEL_COLUMNS, DataError, read_mat
 from models import DETECTORS
 from models.utils import runtime
-from models.utils.cli import run_command
+from models.utils.cli import run_command, str2bool
+from models.utils.compile_cache import DEFAULT_DIR as DEFAULT_CACHE_DIR, CompileCache, file_digest
 from models.utils.checkpoint import CheckpointError, folder_problem, read_meta
 from preprocess import Standardizer
 
@@ -141,10 +142,11 @@ def read_chunks(path, n_features, feature_names):
                            f"({err})".replace("\n", " ")) from err
 
 
-def predict(weights, input_path, output, threshold=None):
+def predict(weights, input_path, output, threshold=None, cache_dir=None):
     """Write OUTPUT (score,label per row); returns (rows, seconds).
 
-    threshold None: the model's own (threshold_)."""
+    threshold None: the model's own (threshold_).  cache_dir: the compile
+    cache's root (models/utils/compile_cache.py), None for no cache."""
     model, scaler, meta = load_model(weights)
     threshold = model.threshold_ if threshold is None else threshold
     started, rows = time.perf_counter(), 0
@@ -156,8 +158,14 @@ def predict(weights, input_path, output, threshold=None):
         raise PredictError(f"--output {output}: {problem}")
     os.makedirs(folder, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".predict.", suffix=".csv", dir=folder)
+    # The input's rows decide the chunk shapes that are compiled: its bytes are in the key.
+    readable = os.path.isfile(input_path)   # else read_chunks says what is wrong
+    cache = CompileCache(cache_dir if readable else None,
+                         {"command": "predict", "model": meta["model"], "config": meta["config"],
+                          "features": meta["n_features"],
+                          "input": file_digest(input_path) if readable else None})
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        with cache, os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write("score,label\n")
             for chunk in read_chunks(input_path, meta["n_features"], meta.get("feature_names")):
                 if np.isinf(chunk).any():
@@ -186,12 +194,17 @@ def main(argv=None):
                         help="score at or above which a row is labelled 1 (default: the "
                         "model's own: 0.5 for EAL-GAN, chosen on validation for the others)")
     parser.add_argument("--device_target", default="CPU")
+    parser.add_argument("--compile_cache", type=str2bool, default=True,
+                        help="reuse the compiled graphs of an identical earlier run (default True)")
+    parser.add_argument("--compile_cache_dir", default=DEFAULT_CACHE_DIR,
+                        help="the compile cache's folder (default ./.compile_cache/)")
     args = parser.parse_args(argv)
     output = args.output or f"{os.path.splitext(args.input)[0]}_scores.csv"
 
     def score():
         runtime.configure(args.device_target)
-        rows, seconds = predict(args.weights, args.input, output, args.threshold)
+        rows, seconds = predict(args.weights, args.input, output, args.threshold,
+                                args.compile_cache_dir if args.compile_cache else None)
         print(f"scored {rows} rows in {seconds:.1f}s ({rows / seconds:,.0f} rows/s) -> {output}")
 
     return run_command(score, (PredictError, CheckpointError, runtime.DeviceError),

@@ -28,7 +28,8 @@ from dataloader import DataError, load_table, resolve_data_file
 from preprocess import PARTS, Standardizer, prepare, summary_line
 from models import DETECTORS, EALGAN
 from models.utils import plots, runtime
-from models.utils.cli import run_command
+from models.utils.compile_cache import CompileCache
+from models.utils.cli import run_command, str2bool
 from models.core.detector import ModelTooLarge, TrainingDiverged
 from models.utils.checkpoint import CheckpointError, folder_problem, read_meta
 from models.utils.metrics import evaluate
@@ -38,7 +39,11 @@ from models.utils.results import (RUNS_FILE, RUN_COLUMNS, ResultsError, dataset_
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_CONFIG = os.path.join(HERE, "configs", "default.yaml")
 PRESETS = os.path.join(HERE, "configs", "presets")
-BOOLEAN_SETTINGS = ("SN_used", "SN_generator_hidden", "tune", "resume", "print", "plots")
+BOOLEAN_SETTINGS = ("SN_used", "SN_generator_hidden", "tune", "resume", "print", "plots",
+                    "compile_cache")
+# Settings that never reach a compiled graph: left out of the compile-cache key.
+OUTSIDE_GRAPH = ("config", "preset", "data_path", "weights_dir", "results_dir", "print", "plots",
+                 "resume_epoch", "compile_cache", "compile_cache_dir")
 
 
 class ConfigError(ValueError):
@@ -48,17 +53,6 @@ class ConfigError(ValueError):
 class _Parser(argparse.ArgumentParser):
     def error(self, message):
         raise ConfigError(message)
-
-
-def str2bool(value):
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in ("true", "1", "yes", "y", "on"):
-        return True
-    if text in ("false", "0", "no", "n", "off"):
-        return False
-    raise argparse.ArgumentTypeError(f"expected True or False, got {value!r}")
 
 
 def _convert(value, cast, expected):
@@ -115,7 +109,7 @@ def build_parser():
         f"{', '.join(presets())} (configs/presets/)")
     add("--model", type=text, help=f"detector: {', '.join(DETECTORS)}")
     for name in ("data_name", "data_path", "dis_activation_func", "init_type", "select_metric",
-                 "device_target", "weights_dir", "results_dir"):
+                 "device_target", "weights_dir", "results_dir", "compile_cache_dir"):
         add(f"--{name}", type=text)
     add("--label_column", type=optional_str)
     for name in ("max_epochs", "batch_size"):
@@ -317,6 +311,13 @@ def draw_figures(args, table, model, data, test_scores):
     print(f"figures -> {folder}/{tag}_*.png")
 
 
+def compile_cache(args, command, settings, data):
+    """The compile cache of this run (off with --compile_cache False)."""
+    parts = {"command": command, "settings": settings, "sizes": data.sizes,
+             "features": int(data.X["train"].shape[1])}
+    return CompileCache(args.compile_cache_dir if args.compile_cache else None, parts)
+
+
 def run(args):
     runtime.configure(args.device_target, args.device_id, args.threads)
     table = load_table(resolve_data_file(args.data_path, args.data_name), args.label_column)
@@ -326,7 +327,10 @@ def run(args):
         seed, seconds = meta["seed"], meta["train_seconds"]
         print(summary_line(table, data))
         print(f"evaluating {weights} ({model.label}, seed {seed})")
-        metrics, test_scores = evaluate_parts(model, data)
+        with compile_cache(args, "evaluate", {"model": args.model, "config": meta["config"],
+                                              "device": args.device_target}, data) as cache:
+            print(cache.describe())
+            metrics, test_scores = evaluate_parts(model, data)
         write_results(args, table, data, model, metrics, seed, seconds)
     else:
         outputs = [(args.weights_dir, "weights_dir"), (args.results_dir, "results_dir")]
@@ -336,8 +340,11 @@ def run(args):
             check_output_folder(folder, flag)
         seed, data = args.seed, prepare(table, args.seed)
         print(summary_line(table, data))
-        model, seconds = train(args, data)
-        metrics, test_scores = evaluate_parts(model, data)
+        graph_settings = {k: v for k, v in vars(args).items() if k not in OUTSIDE_GRAPH}
+        with compile_cache(args, "train", graph_settings, data) as cache:
+            print(cache.describe())
+            model, seconds = train(args, data)
+            metrics, test_scores = evaluate_parts(model, data)
         # The results row is written while the new weights wait complete beside
         # the old ones: a run that cannot record its results keeps the old model.
         model.save(weights, {"data": table.name, "data_file": portable_path(table.path),

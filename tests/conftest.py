@@ -14,6 +14,7 @@ sys.path.insert(0, ROOT)
 
 from models.utils import runtime  # noqa: E402
 from models.utils.results import dataset_row, record_run, run_row  # noqa: E402
+from models.utils.compile_cache import CompileCache  # noqa: E402
 
 ODDS_DIR = os.environ.get("ODDS_DIR", os.path.join(os.path.dirname(ROOT), "shared", "data", "odds"))
 
@@ -97,3 +98,28 @@ def assert_clean_failure(result, ws, before, match):
 def read_csv(path):
     with open(path, newline="") as handle:
         return list(csv.DictReader(handle))
+
+
+# -- one compile cache for the whole test process (models/utils/compile_cache.py) --
+
+def pytest_collection_modifyitems(session, config, items):
+    """Claim the process's compile cache before any test compiles.
+
+    The key holds the selected tests in order and the ODDS files present (both
+    decide which graphs the process compiles, in which order) and the tests'
+    code.  EALGAN_TEST_COMPILE_CACHE=0 runs without it; either way later
+    caches in this process (commands called from tests) are off.
+    """
+    enabled = os.environ.get("EALGAN_TEST_COMPILE_CACHE", "1") != "0"
+    odds = sorted(os.listdir(ODDS_DIR)) if os.path.isdir(ODDS_DIR) else []
+    cache = CompileCache(os.path.join(ROOT, ".compile_cache") if enabled else None,
+                         {"command": "pytest", "tests": [item.nodeid for item in items],
+                          "odds": odds}, extra_patterns=("tests/**/*.py",))
+    config.compile_cache = cache.__enter__()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Keep the graphs only when every test passed."""
+    cache = getattr(session.config, "compile_cache", None)
+    if cache is not None:
+        cache.finish(exitstatus == 0)

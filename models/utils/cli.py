@@ -5,6 +5,7 @@ written) prints one `error: ...` line and exits 2.  SIGINT / SIGTERM print
 one `error:` line and exit 128 + the signal number, after the `finally`
 blocks have removed staging folders and temporary files.
 """
+import argparse
 import sys
 
 from . import runtime
@@ -25,3 +26,14 @@ def run_command(body, expected_errors, interrupted_note):
         print(f"error: {err}; {interrupted_note}", file=sys.stderr)
         return err.exit_code
     return 0
+
+
+def str2bool(value):
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "1", "yes", "y", "on"):
+        return True
+    if text in ("false", "0", "no", "n", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected True or False, got {value!r}")
