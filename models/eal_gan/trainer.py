@@ -141,8 +141,14 @@ class EpochLoop:
         self.val_scores = []
 
     def _epoch(self, X, y, batch, queried, noise):
+        """One pass over the shuffled rows; (mean D loss, mean G loss).
+
+        Losses and query masks stay on the device until the epoch ends: a
+        copy to the host inside the loop would wait for every step to finish
+        before the next is launched.
+        """
         order = self.shuffle_rng.permutation(len(X))
-        d_losses, g_losses = [], []
+        steps = []
         for start in range(0, len(X), batch):
             rows = order[start:start + batch]
             padded = np.resize(rows, batch)  # fill a short last batch with repeats
@@ -152,8 +158,11 @@ class EpochLoop:
             explore = np.float32(self.iterations > 1)
             per_member, mask = self.d_step(Tensor(X[padded]), Tensor(y[padded]), Tensor(valid),
                                            Tensor(np.int32(k)), Tensor(explore), *noise.next())
-            g_losses.append(float(self.g_step(*noise.next()).asnumpy()))
+            steps.append((rows, per_member, mask, self.g_step(*noise.next())))
+        d_losses, g_losses = [], []
+        for rows, per_member, mask, g_loss in steps:
             d_losses.append(float(per_member.asnumpy().mean()))
+            g_losses.append(float(g_loss.asnumpy()))
             queried[rows[mask.asnumpy()[:len(rows)] > 0]] = True
         return float(np.mean(d_losses)), float(np.mean(g_losses))
 
