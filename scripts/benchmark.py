@@ -1,6 +1,19 @@
-"""Speed and memory of the fused ensemble step against the member-by-member one.
+"""Speed and memory of the fused ensemble step, and of whole commands with the compile cache.
 
     .venv/bin/python scripts/benchmark.py [--steps 30] [--epochs 4]
+    .venv/bin/python scripts/benchmark.py --commands [--official_code PATH]
+
+--commands times whole `train_eval.py` commands (process start to exit) on
+glass, cardio and shuttle with their shipped settings: without the compile
+cache, with an empty cache (cold) and again with the cache it filled
+(warm).  With --official_code (a checkout of smallcube/EAL-GAN) and the
+parity environment of scripts/parity.py, it also times cardio with the
+authors' settings for 30 epochs in this port (warm cache) and in their
+PyTorch code (scripts/parity_official.py, 2 threads, OMP_WAIT_POLICY=PASSIVE)
+on the same split, one after the other: the whole-command and per-epoch
+ratios.
+
+Without --commands:
 
 For shuttle (batch 2048 and 256) and cardio (batch 128), each case in fresh
 processes: compile time (first D+G step), median milliseconds per training
@@ -127,15 +140,99 @@ def report(steps, epochs):
             f"{speed['unfused_step_ms'] / speed['fused_step_ms']:.1f}x"]) + " |", flush=True)
 
 
+COMMAND_SETS = ("glass", "cardio", "shuttle")
+PARITY_EPOCHS = 30
+
+
+def timed(command, env=None):
+    """Seconds of a whole command, from process start to exit."""
+    started = time.perf_counter()
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True,
+                          env={**os.environ, **(env or {})})
+    if done.returncode != 0:
+        sys.exit(f"benchmark command failed: {' '.join(command)}\n{done.stdout}{done.stderr}")
+    return time.perf_counter() - started
+
+
+def train_command(dataset, workdir, *extra):
+    return [sys.executable, os.path.join(ROOT, "train_eval.py"), "--data_name", dataset,
+            "--weights_dir", os.path.join(workdir, "weights"),
+            "--results_dir", os.path.join(workdir, "results"), "--plots", "False",
+            "--print", "False", *extra]
+
+
+def epoch_seconds(workdir, dataset):
+    """Median seconds of the epochs after the first in a saved history."""
+    import csv
+    with open(os.path.join(workdir, "weights", dataset, "history.csv"), newline="") as handle:
+        return float(np.median([float(r["seconds"]) for r in csv.DictReader(handle)][1:]))
+
+
+def commands_report(official_code):
+    import tempfile
+    print(f"Whole train_eval.py commands (CPU, {os.cpu_count()} cores, 2 kernel threads; "
+          "seconds from process start to exit)")
+    print("| data | no cache s | cold cache s | warm cache s | warm speed-up |")
+    print("|---|---|---|---|---|")
+    for dataset in COMMAND_SETS:
+        with tempfile.TemporaryDirectory() as workdir:
+            cache = ["--compile_cache_dir", os.path.join(workdir, "cache")]
+            off = timed(train_command(dataset, workdir, "--compile_cache", "False"))
+            cold = timed(train_command(dataset, workdir, *cache))
+            warm = timed(train_command(dataset, workdir, *cache))
+        print(f"| {dataset} | {off:.1f} | {cold:.1f} | {warm:.1f} | {off / warm:.1f}x |",
+              flush=True)
+    if official_code:
+        parity_against_authors(official_code)
+
+
+def parity_against_authors(official_code):
+    """cardio, the authors' settings, PARITY_EPOCHS epochs: this port (warm) and their code."""
+    import tempfile
+    sys.path.insert(0, os.path.join(ROOT, "scripts"))
+    import parity
+    from dataloader import load_table, resolve_data_file
+    from preprocess import prepare
+    with tempfile.TemporaryDirectory() as workdir:
+        settings = ["--config", parity.OFFICIAL_PRESET, "--max_epochs", str(PARITY_EPOCHS),
+                    "--compile_cache_dir", os.path.join(workdir, "cache")]
+        timed(train_command("cardio", workdir, *settings))        # fills the cache
+        ours = timed(train_command("cardio", workdir, *settings))
+        ours_epoch = epoch_seconds(workdir, "cardio")
+        split = os.path.join(workdir, "cardio.npz")
+        table = load_table(resolve_data_file(os.path.join(ROOT, "data"), "cardio"))
+        parity.write_split(prepare(table, 42), split)
+        curves = os.path.join(workdir, "official.npz")
+        theirs = timed([os.path.join(parity.PARITY_VENV, "bin", "python"),
+                        os.path.join(ROOT, "scripts", "parity_official.py"), official_code,
+                        split, curves, "--seed", "42", "--max_epochs", str(PARITY_EPOCHS),
+                        "--threads", "2"], env={"OMP_WAIT_POLICY": "PASSIVE"})
+        with np.load(curves) as loaded:
+            theirs_epoch = float(np.median(loaded["seconds"][1:]))
+    print(f"\ncardio, the authors' settings, {PARITY_EPOCHS} epochs, split seed 42 "
+          "(their per-epoch time excludes the test scoring the harness adds):")
+    print("| | this port (warm cache) | authors' PyTorch code | ratio |")
+    print("|---|---|---|---|")
+    print(f"| whole command s | {ours:.1f} | {theirs:.1f} | {theirs / ours:.1f}x |")
+    print(f"| seconds per epoch | {ours_epoch:.3f} | {theirs_epoch:.3f} | "
+          f"{theirs_epoch / ours_epoch:.1f}x |")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--commands", action="store_true",
+                        help="time whole commands with and without the compile cache")
+    parser.add_argument("--official_code",
+                        help="with --commands: a checkout of smallcube/EAL-GAN to compare with")
     parser.add_argument("--steps", type=int, default=30, help="timed steps per case")
     parser.add_argument("--epochs", type=int, default=4,
                         help="epochs run (fused); the first is not timed")
     parser.add_argument("--one", nargs=3, metavar=("DATASET", "BATCH", "MODES"),
                         help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.one:
+    if args.commands:
+        commands_report(args.official_code)
+    elif args.one:
         dataset, batch, modes = args.one
         print(json.dumps(measure(dataset, int(batch), modes.split(","), args.steps,
                                  args.epochs)))
