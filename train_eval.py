@@ -27,6 +27,7 @@ import yaml
 from dataloader import DataError, load_table, resolve_data_file
 from preprocess import PARTS, Standardizer, prepare, summary_line
 from models import DETECTORS, EALGAN
+from models.eal_gan import schedule
 from models.utils import plots, runtime
 from models.utils.compile_cache import CompileCache
 from models.utils.cli import run_command, str2bool
@@ -40,7 +41,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_CONFIG = os.path.join(HERE, "configs", "default.yaml")
 PRESETS = os.path.join(HERE, "configs", "presets")
 BOOLEAN_SETTINGS = ("SN_used", "SN_generator_hidden", "tune", "resume", "print", "plots",
-                    "compile_cache")
+                    "compile_cache", "distributed")
 # Settings that never reach a compiled graph: left out of the compile-cache key.
 OUTSIDE_GRAPH = ("config", "preset", "data_path", "weights_dir", "results_dir", "print", "plots",
                  "resume_epoch", "compile_cache", "compile_cache_dir")
@@ -318,10 +319,38 @@ def compile_cache(args, command, settings, data):
     return CompileCache(args.compile_cache_dir if args.compile_cache else None, parts)
 
 
+def check_distributed(args, data, workers):
+    """What data-parallel training cannot do, refused on every worker alike."""
+    if args.model != EALGAN.name:
+        raise ConfigError(f"--distributed trains EAL-GAN only, not {args.model}")
+    if args.resume or args.tune:
+        raise ConfigError("--distributed trains one model: drop --resume and --tune")
+    config = model_config(args)
+    batch, _ = schedule.resolve(config.batch_size, config.max_epochs, config.train_steps,
+                                data.sizes["train"])
+    if batch < workers:
+        raise ConfigError(f"{workers} workers need a batch of at least {workers} rows; the "
+                          f"batch holds {batch}")
+
+
+def follow(args, table):
+    """A data-parallel worker other than 0: train in step with worker 0, write nothing."""
+    data = prepare(table, args.seed)
+    DETECTORS[args.model].from_config(model_config(args)).fit(
+        data.X["train"], data.y["train"], data.X["val"], data.y["val"])
+
+
 def run(args):
     runtime.configure(args.device_target, args.device_id, args.threads)
+    if args.distributed:
+        runtime.init_distributed()
+        args.compile_cache = False   # MindSpore files each worker's graphs by rank
     table = load_table(resolve_data_file(args.data_path, args.data_name), args.label_column)
     weights = weights_folder(args, table.name)
+    if args.distributed:
+        check_distributed(args, prepare(table, args.seed), runtime.shard()[1])
+    if runtime.shard()[0] != 0:
+        return follow(args, table)
     if args.resume:
         model, data, meta = load_trained(args, table, weights)
         seed, seconds = meta["seed"], meta["train_seconds"]

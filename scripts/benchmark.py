@@ -2,6 +2,7 @@
 
     .venv/bin/python scripts/benchmark.py [--steps 30] [--epochs 4]
     .venv/bin/python scripts/benchmark.py --commands [--official_code PATH]
+    .venv/bin/python scripts/benchmark.py --distributed [--rows 1000000]
 
 --commands times whole `train_eval.py` commands (process start to exit) on
 glass, cardio and shuttle with their shipped settings: without the compile
@@ -13,7 +14,16 @@ PyTorch code (scripts/parity_official.py, 2 threads, OMP_WAIT_POLICY=PASSIVE)
 on the same split, one after the other: the whole-command and per-epoch
 ratios.
 
-Without --commands:
+--distributed trains on a synthetic table (--rows rows, 10 features, 2 %
+anomalies, 2 epochs, batch 2048) three ways: one process with 2 threads,
+two msrun workers with 1 thread each (scripts/run_distributed_train.sh), and
+one process with 1 thread on a batch of 1024 (one worker's share of the
+work, without communication).  It prints seconds per epoch (epoch 2: steps
+plus worker 0's scoring of train and validation rows), the speed-up and
+scaling efficiency of the two workers, and the communication and waiting
+cost per step: a two-worker step minus a one-thread half-batch step.
+
+Without --commands or --distributed:
 
 For shuttle (batch 2048 and 256) and cardio (batch 128), each case in fresh
 processes: compile time (first D+G step), median milliseconds per training
@@ -154,11 +164,16 @@ def timed(command, env=None):
     return time.perf_counter() - started
 
 
+def quiet_outputs(workdir):
+    """train_eval.py flags: weights and results under workdir, no figures, no epoch lines."""
+    return ["--weights_dir", os.path.join(workdir, "weights"),
+            "--results_dir", os.path.join(workdir, "results"), "--plots", "False",
+            "--print", "False"]
+
+
 def train_command(dataset, workdir, *extra):
     return [sys.executable, os.path.join(ROOT, "train_eval.py"), "--data_name", dataset,
-            "--weights_dir", os.path.join(workdir, "weights"),
-            "--results_dir", os.path.join(workdir, "results"), "--plots", "False",
-            "--print", "False", *extra]
+            *quiet_outputs(workdir), *extra]
 
 
 def epoch_seconds(workdir, dataset):
@@ -218,8 +233,60 @@ def parity_against_authors(official_code):
           f"{theirs_epoch / ours_epoch:.1f}x |")
 
 
+def synthetic_table(path, rows, features=10, anomaly_share=0.02, seed=0):
+    """Normal rows around 0 and anomalies shifted by 2, as a .mat file."""
+    import scipy.io
+    rng = np.random.default_rng(seed)
+    y = (rng.random(rows) < anomaly_share).astype(np.int32)
+    X = (rng.standard_normal((rows, features)) + 2.0 * y[:, None]).astype(np.float32)
+    scipy.io.savemat(path, {"X": X, "y": y.reshape(-1, 1)})
+
+
+def history_seconds(workdir, dataset="synthetic"):
+    """Seconds of epoch 2 (the first one without compiling) of a saved run."""
+    import csv
+    with open(os.path.join(workdir, "weights", dataset, "history.csv"), newline="") as handle:
+        return float(list(csv.DictReader(handle))[1]["seconds"])
+
+
+def distributed_report(rows):
+    import tempfile
+    with tempfile.TemporaryDirectory() as workdir:
+        data = os.path.join(workdir, "data")
+        os.makedirs(data)
+        synthetic_table(os.path.join(data, "synthetic.mat"), rows)
+        settings = ["--data_path", data, "--max_epochs", "2", "--select_top_k", "1",
+                    "--active_rate", "1", "--compile_cache", "False"]
+        train_rows = rows - rows // 5 - -(-(rows - rows // 5) // 4)
+        timed(train_command("synthetic", workdir, *settings, "--batch_size", "2048",
+                            "--threads", "2"))
+        single = history_seconds(workdir)
+        timed(train_command("synthetic", workdir, *settings, "--batch_size", "1024",
+                            "--threads", "1"))
+        half = history_seconds(workdir)
+        timed(["bash", os.path.join(ROOT, "scripts", "run_distributed_train.sh"), "synthetic",
+               "2", *quiet_outputs(workdir), *settings, "--batch_size", "2048",
+               "--threads", "1"])
+        double = history_seconds(workdir)
+    steps = -(-train_rows // 2048)
+    print(f"Data-parallel training, {rows:,} rows x 10 features ({train_rows:,} training "
+          f"rows, {steps} global batches of 2048 per epoch; CPU, {os.cpu_count()} cores)")
+    print("| run | seconds per epoch |")
+    print("|---|---|")
+    print(f"| 1 process, 2 threads, batch 2048 | {single:.1f} |")
+    print(f"| 2 workers x 1 thread, global batch 2048 | {double:.1f} |")
+    print(f"| 1 process, 1 thread, batch 1024 (one worker's share) | {half:.1f} |")
+    print(f"\nspeed-up of 2 workers over 1 process: {single / double:.2f}x, scaling efficiency "
+          f"{single / double / 2:.0%}; communication and waiting per step: "
+          f"{1000 * (double - half) / steps:.1f} ms")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--distributed", action="store_true",
+                        help="time data-parallel training against one process")
+    parser.add_argument("--rows", type=int, default=1_000_000,
+                        help="with --distributed: rows of the synthetic table")
     parser.add_argument("--commands", action="store_true",
                         help="time whole commands with and without the compile cache")
     parser.add_argument("--official_code",
@@ -230,7 +297,9 @@ def main():
     parser.add_argument("--one", nargs=3, metavar=("DATASET", "BATCH", "MODES"),
                         help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.commands:
+    if args.distributed:
+        distributed_report(args.rows)
+    elif args.commands:
         commands_report(args.official_code)
     elif args.one:
         dataset, batch, modes = args.one

@@ -17,7 +17,7 @@ from mindspore import Tensor
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.model_selection import train_test_split
 
-from ..utils import checkpoint
+from ..utils import checkpoint, runtime
 from ..utils.metrics import THRESHOLD
 
 # Rows scored per graph call; smaller inputs use the next power of two, so
@@ -173,6 +173,8 @@ class Detector(ClassifierMixin, BaseEstimator):
         self.config_ = config
         self.classes_ = np.array([0, 1])
         self._fit(X_train, y_train, X_val, y_val, on_epoch)
+        if runtime.shard()[0] != 0:
+            return self   # a data-parallel follower: worker 0 scores, selects and saves
         self.decision_scores_ = self.decision_function(X)
         self.labels_ = (self.decision_scores_ >= self.threshold_).astype(np.int32)
         return self

@@ -6,6 +6,7 @@ from mindspore import Tensor
 
 from ..core.detector import (Detector, TrainingDiverged, check_features, check_learning_rates,
                              check_validation_fraction, keyword_init, score_in_chunks)
+from ..utils import runtime
 from ..utils.runtime import seeded_generators
 from . import memory, schedule, tuning
 from .networks import ACTIVATIONS, INIT_TYPES, DiscriminatorEnsemble, EALGANNetworks, Generator
@@ -111,10 +112,16 @@ class EALGAN(Detector):
             self.config_.batch_size, self.config_.max_epochs, self.config_.train_steps, len(X))
         memory.check_fits(self.config_, X.shape[1], self.batch_size_)
         rngs = self._build(X.shape[1])
+        rank, workers = runtime.shard()
+        if workers > 1:  # each worker draws its own noise; the shuffle is shared
+            rngs["noise"] = np.random.default_rng([self.config_.seed, rank, workers])
         run_config = dataclasses.replace(self.config_, batch_size=self.batch_size_,
                                          max_epochs=self.max_epochs_)
-        loop = EpochLoop(self.generator, self.discriminators, self.member_lr_, run_config, rngs)
+        loop = EpochLoop(self.generator, self.discriminators, self.member_lr_, run_config, rngs,
+                         (rank, workers))
         self.history_, kept = loop.run(X, y, X_val, y_val, self.decision_function, on_epoch)
+        if rank != 0:   # a follower's parameters equal worker 0's, which selects and saves
+            return self
         # epochs x validation rows: what the selection rules are compared on
         self.validation_scores_ = np.array(loop.val_scores) if X_val is not None else None
         self.snapshot_epochs_ = kept.epochs()

@@ -9,6 +9,14 @@ focal loss summed over members (member i's parameters only reach L_i, so the
 gradient of the sum is each member's own gradient), and one Adam update with
 a per-member learning rate.  Both steps compile once: batches always have
 `batch_size` rows, the short last batch is padded and masked.
+
+Data-parallel training (a process per worker, launched by msrun): every
+worker walks the same shuffled order, takes its own contiguous share of each
+global batch, draws its own noise, and the steps average the gradients of
+all workers (all-reduce) before the identical Adam updates, so parameters
+stay equal everywhere.  Active sampling queries each worker's share of the
+labels within its own rows.  A last global batch with fewer rows than
+workers is skipped.  Only worker 0 scores and selects epochs.
 """
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -28,7 +36,8 @@ from .selection import TopK, validation_measure
 class DiscriminatorStep(nn.Cell):
     """One update of every discriminator on a real batch and a generated batch."""
 
-    def __init__(self, generator, discriminators, member_lr, query_all=False, gamma=GAMMA):
+    def __init__(self, generator, discriminators, member_lr, query_all=False, gamma=GAMMA,
+                 workers=1):
         super().__init__(auto_prefix=False)
         self.generator = generator
         self.discriminators = discriminators
@@ -38,6 +47,7 @@ class DiscriminatorStep(nn.Cell):
         self.optimizer = StackedAdam(discriminators.trainable_params(), member_lr,
                                      name="optimizer_d")
         self.grad_fn = ms.value_and_grad(self.losses, None, self.optimizer.params, has_aux=True)
+        self.reduce = gradient_mean(self.optimizer.params, workers)
 
     def losses(self, x, y, valid, k, explore, x_fake, y_fake):
         rows = x.shape[0]
@@ -59,19 +69,22 @@ class DiscriminatorStep(nn.Cell):
         x = ops.depend(x, self.discriminators.advance_spectral_state())
         x_fake = ops.stop_gradient(self.generator(z, y_fake))
         (_, per_member, mask), grads = self.grad_fn(x, y, valid, k, explore, x_fake, y_fake)
+        if self.reduce is not None:
+            grads = self.reduce(grads)
         return ops.depend(per_member, self.optimizer(grads)), mask
 
 
 class GeneratorStep(nn.Cell):
     """One generator update against the (just updated) discriminators."""
 
-    def __init__(self, generator, discriminators, lr, gamma=GAMMA):
+    def __init__(self, generator, discriminators, lr, gamma=GAMMA, workers=1):
         super().__init__(auto_prefix=False)
         self.generator = generator
         self.discriminators = discriminators
         self.gamma = gamma
         self.optimizer = StackedAdam(generator.trainable_params(), lr, name="optimizer_g")
         self.grad_fn = ms.value_and_grad(self.loss, None, self.optimizer.params)
+        self.reduce = gradient_mean(self.optimizer.params, workers)
 
     def loss(self, z, y):
         return generator_loss(self.discriminators(self.generator(z, y), y), y, self.gamma)
@@ -79,7 +92,29 @@ class GeneratorStep(nn.Cell):
     def construct(self, z, y):
         z = ops.depend(z, self.generator.advance_spectral_state())
         loss, grads = self.grad_fn(z, y)
+        if self.reduce is not None:
+            grads = self.reduce(grads)
         return ops.depend(loss, self.optimizer(grads))
+
+
+class AnyWorker(nn.Cell):
+    """Element-wise sum of a 0/1 tensor over the data-parallel workers (> 0: any worker).
+
+    A sum, because the CPU backend's AllReduce sums only."""
+
+    def __init__(self):
+        super().__init__()
+        self.reduce = ops.AllReduce()
+
+    def construct(self, x):
+        return self.reduce(x)
+
+
+def gradient_mean(params, workers):
+    """A cell averaging gradients over the data-parallel workers; None for one worker."""
+    if workers == 1:
+        return None
+    return nn.DistributedGradReducer(params, mean=True, degree=workers)
 
 
 def snapshot(cells):
@@ -130,11 +165,12 @@ class EpochLoop:
     by AUC alone); without validation data the last k epochs are kept.
     """
 
-    def __init__(self, generator, discriminators, member_lr, config, rngs):
+    def __init__(self, generator, discriminators, member_lr, config, rngs, shard=(0, 1)):
         self.cells = (generator, discriminators)
+        self.rank, self.workers = shard
         self.d_step = DiscriminatorStep(generator, discriminators, member_lr,
-                                        query_all=config.active_rate >= 1)
-        self.g_step = GeneratorStep(generator, discriminators, config.lr_g)
+                                        query_all=config.active_rate >= 1, workers=self.workers)
+        self.g_step = GeneratorStep(generator, discriminators, config.lr_g, workers=self.workers)
         self.config = config
         self.shuffle_rng, self.noise_rng = rngs["shuffle"], rngs["noise"]
         self.iterations = 0
@@ -149,10 +185,14 @@ class EpochLoop:
         """
         order = self.shuffle_rng.permutation(len(X))
         steps = []
+        shard_rows = -(-batch // self.workers)
         for start in range(0, len(X), batch):
             rows = order[start:start + batch]
-            padded = np.resize(rows, batch)  # fill a short last batch with repeats
-            valid = (np.arange(batch) < len(rows)).astype(np.float32)
+            if len(rows) < self.workers:
+                continue  # a worker would get no row
+            rows = np.array_split(rows, self.workers)[self.rank]
+            padded = np.resize(rows, shard_rows)  # fill a short last batch with repeats
+            valid = (np.arange(shard_rows) < len(rows)).astype(np.float32)
             k = query_size(len(rows), self.config.active_rate)
             self.iterations += 1
             explore = np.float32(self.iterations > 1)
@@ -189,11 +229,18 @@ class EpochLoop:
         batch = min(self.config.batch_size, len(X))
         queried = np.zeros(len(X), dtype=bool)
         history, kept = [], TopK(self.config.select_top_k)
-        noise = NoiseStream(self.noise_rng, batch, self.config.dim_z)
+        noise = NoiseStream(self.noise_rng, -(-batch // self.workers), self.config.dim_z)
+        merge = AnyWorker() if self.workers > 1 else None
         try:
             for epoch in range(1, self.config.max_epochs + 1):
                 started = time.perf_counter()
                 d_loss, g_loss = self._epoch(X, y, batch, queried, noise)
+                if merge is not None:   # the rows any worker has queried
+                    queried |= merge(Tensor(queried.astype(np.float32))).asnumpy() > 0
+                if self.rank != 0:      # worker 0 alone scores and keeps epochs
+                    history.append({"epoch": epoch, "loss_d": d_loss, "loss_g": g_loss,
+                                    "labels_queried": int(queried.sum())})
+                    continue
                 metrics, measure = self._evaluate(X, y, X_val, y_val, score)
                 improved = kept.offer(measure, epoch, lambda: snapshot(self.cells))
                 history.append({"epoch": epoch, "loss_d": d_loss, "loss_g": g_loss, **metrics,

@@ -4,6 +4,7 @@ Everything random in a run (initial weights, member learning rates, epoch
 shuffles, generator noise) is drawn from the NumPy generators returned by
 `seeded_generators`, so one seed fixes a run.
 """
+import os
 import signal
 
 import numpy as np
@@ -12,6 +13,7 @@ import mindspore as ms
 DEVICE_TARGETS = ("CPU", "GPU", "Ascend")
 DEFAULT_CPU_THREADS = 2
 _configured = None  # MindSpore accepts the device and thread settings once per process
+_shard = (0, 1)     # (this worker's rank, number of workers) of data-parallel training
 
 
 class DeviceError(RuntimeError):
@@ -79,6 +81,28 @@ def configure(device_target="CPU", device_id=0, threads=DEFAULT_CPU_THREADS):
         # small kernel ~40x slower.  A fixed count also fixes reduction order.
         ms.device_context.cpu.op_tuning.threads_num(int(threads))
     _configured = wanted
+
+
+def init_distributed():
+    """Join the msrun job this process belongs to; returns (rank, workers).
+
+    msrun also runs the script as its scheduler: that process does its work
+    inside init() and ends there.  Call after configure() and before
+    anything is written.
+    """
+    global _shard
+    if "MS_ROLE" not in os.environ:
+        raise DeviceError("distributed training needs the msrun launcher: use "
+                          "scripts/run_distributed_train.sh DATASET WORKERS")
+    from mindspore.communication import get_group_size, get_rank, init
+    init()
+    _shard = (get_rank(), get_group_size())
+    return _shard
+
+
+def shard():
+    """(rank, workers) of this process: (0, 1) unless init_distributed() ran."""
+    return _shard
 
 
 def seeded_generators(seed, names):

@@ -1,0 +1,127 @@
+"""Data-parallel training under msrun: the same step as one process, a whole run, a dying worker."""
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+from conftest import ROOT, read_csv, separable_data, snapshot, write_mat
+from models import EALGAN
+
+LAUNCHER = os.path.join(ROOT, "scripts", "run_distributed_train.sh")
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def environment():
+    return {**os.environ, "MASTER_PORT": str(free_port()),
+            "PATH": os.path.join(ROOT, ".venv", "bin") + os.pathsep + os.environ["PATH"]}
+
+
+def test_two_workers_take_the_same_step_as_one_process_on_the_whole_batch(tmp_path):
+    """active_rate 1, equal shares: the averaged shard gradients are the batch gradients."""
+    helper = os.path.join(ROOT, "tests", "reference", "distributed_step.py")
+    single = subprocess.run([sys.executable, helper, str(tmp_path / "one")],
+                            capture_output=True, text=True, timeout=600)
+    assert single.returncode == 0, single.stderr
+    env = environment()
+    both = subprocess.run(["msrun", "--worker_num", "2", "--local_worker_num", "2",
+                           "--master_port", env["MASTER_PORT"], "--log_dir",
+                           str(tmp_path / "log"), "--join", "True", helper,
+                           str(tmp_path / "two")], capture_output=True, text=True,
+                          timeout=600, env=env, cwd=ROOT)
+    assert both.returncode == 0, both.stdout[-3000:]
+    one = np.load(tmp_path / "one_0.npz")
+    for rank in (0, 1):
+        with np.load(tmp_path / f"two_{rank}.npz") as worker:
+            assert sorted(worker.files) == sorted(one.files)
+            for name in one.files:
+                np.testing.assert_allclose(worker[name], one[name], rtol=1e-5, atol=1e-6,
+                                           err_msg=name)
+
+
+def launch(workspace, workers, *extra, wait=True, port=None, node_timeout=60):
+    command = ["bash", LAUNCHER, "toy", str(workers), "--data_path", str(workspace / "data"),
+               "--weights_dir", str(workspace / "weights"), "--results_dir",
+               str(workspace / "results"), "--plots", "False", "--threads", "1",
+               "--ensemble_num", "3", "--batch_size", "64", *extra]
+    env = {**environment(), "MS_NODE_TIMEOUT": str(node_timeout),
+           "LOG_DIR": str(workspace / "log")}
+    if port is not None:
+        env["MASTER_PORT"] = str(port)
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, start_new_session=True)
+    if not wait:
+        return process
+    out, err = process.communicate(timeout=600)
+    return process.returncode, out, err
+
+
+def test_two_workers_train_save_and_record_once(workspace):
+    code, out, err = launch(workspace, 2, "--max_epochs", "3")
+    assert code == 0, out + err
+    rows = [r for r in read_csv(workspace / "results" / "runs.csv") if r["Data"] == "toy"]
+    assert len(rows) == 1
+    model = EALGAN.load(workspace / "weights" / "toy")
+    X, y = separable_data(rows=240, features=5)
+    scores = model.decision_function(X)
+    assert scores.shape == (240,) and np.isfinite(scores).all()
+    assert model.labels_queried_ > 0
+
+
+def test_bad_worker_counts_and_a_busy_port_are_refused_with_one_line(workspace):
+    before = snapshot(workspace)
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        cases = [("0", (), None, "positive whole number"),
+                 ("two", (), None, "positive whole number"),
+                 ("2", (), busy.getsockname()[1], "is in use"),
+                 ("3", ("--batch_size", "2"), None, "need a batch of at least 3 rows")]
+        for workers, extra, port, match in cases:
+            code, out, err = launch(workspace, workers, "--max_epochs", "1", *extra, port=port)
+            lines = [line for line in err.splitlines() if line.strip()]
+            assert code != 0 and len(lines) == 1 and lines[0].startswith("error: ") \
+                and match in lines[0], (workers, err)
+    assert snapshot(workspace) == before
+
+
+def test_a_killed_worker_fails_the_launcher_and_keeps_earlier_results(workspace):
+    write_mat(workspace / "data" / "toy.mat", *separable_data(rows=2000, features=5))
+    before = snapshot(workspace)
+    process = launch(workspace, 2, "--max_epochs", "400", wait=False, node_timeout=10)
+    log = workspace / "log" / "worker_0.log"
+    deadline = time.time() + 300
+    while not (log.exists() and "epoch    1/" in log.read_text(errors="replace")):
+        assert time.time() < deadline and process.poll() is None, "training never started"
+        time.sleep(1)
+    os.kill(training_worker(str(workspace), rank="1"), signal.SIGKILL)
+    out, err = process.communicate(timeout=600)
+    assert process.returncode != 0
+    assert err.strip().splitlines()[-1].startswith("error: "), err
+    assert snapshot(workspace) == before   # no results row, no weights
+
+
+def training_worker(marker, rank):
+    """pid of the train_eval.py worker of `rank` whose command line mentions `marker`."""
+    found = None
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as handle:
+                command = handle.read().decode(errors="replace")
+            with open(f"/proc/{pid}/environ", "rb") as handle:
+                env = dict(item.split("=", 1) for item in
+                           handle.read().decode(errors="replace").split("\0") if "=" in item)
+        except OSError:
+            continue
+        if "train_eval.py" in command and marker in command and \
+                env.get("MS_ROLE") == "MS_WORKER" and env.get("RANK_ID") == rank:
+            found = int(pid)
+    assert found is not None, f"no worker {rank} found"
+    return found
