@@ -6,4 +6,9 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 bash "$ROOT/scripts/setup_env.sh"
 cd "$ROOT"
 "$ROOT/.venv/bin/ruff" check .
-exec "$ROOT/.venv/bin/python" -m pytest tests "$@"
+# A fresh machine (CI sets CI) has nothing compiled yet: two test processes share the
+# compiling. Elsewhere one process runs the suite and reuses its compile cache
+# (models/utils/compile_cache.py) on every later run.
+workers=()
+if [ -n "${CI:-}" ]; then workers=(-n 2); fi
+exec "$ROOT/.venv/bin/python" -m pytest tests "${workers[@]}" "$@"

@@ -107,10 +107,13 @@ def pytest_collection_modifyitems(session, config, items):
 
     The key holds the selected tests in order and the ODDS files present (both
     decide which graphs the process compiles, in which order) and the tests'
-    code.  EALGAN_TEST_COMPILE_CACHE=0 runs without it; either way later
-    caches in this process (commands called from tests) are off.
+    code.  EALGAN_TEST_COMPILE_CACHE=0 runs without it, and so does a
+    pytest-xdist worker; either way later caches in this process (commands
+    called from tests) are off.
     """
-    enabled = os.environ.get("EALGAN_TEST_COMPILE_CACHE", "1") != "0"
+    # Under pytest-xdist a worker's share of the tests changes from run to run.
+    enabled = os.environ.get("EALGAN_TEST_COMPILE_CACHE", "1") != "0" \
+        and "PYTEST_XDIST_WORKER" not in os.environ
     odds = sorted(os.listdir(ODDS_DIR)) if os.path.isdir(ODDS_DIR) else []
     cache = CompileCache(os.path.join(ROOT, ".compile_cache") if enabled else None,
                          {"command": "pytest", "tests": [item.nodeid for item in items],
