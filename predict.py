@@ -156,14 +156,14 @@ def predict(weights, input_path, output, threshold=None, cache_dir=None):
     problem = folder_problem(folder)
     if problem:
         raise PredictError(f"--output {output}: {problem}")
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".predict.", suffix=".csv", dir=folder)
     # The input's rows decide the chunk shapes that are compiled: its bytes are in the key.
     readable = os.path.isfile(input_path)   # else read_chunks says what is wrong
     cache = CompileCache(cache_dir if readable else None,
                          {"command": "predict", "model": meta["model"], "config": meta["config"],
                           "features": meta["n_features"],
                           "input": file_digest(input_path) if readable else None})
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".predict.", suffix=".csv", dir=folder)
     try:
         with cache, os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write("score,label\n")
