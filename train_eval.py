@@ -212,7 +212,8 @@ def model_config(args):
 def epoch_line(record, max_epochs):
     """One progress line: every loss and metric of the epoch record."""
     values = "  ".join(f"{key} {value:.4f}" for key, value in record.items()
-                       if key not in ("epoch", "improved", "seconds", "labels_queried"))
+                       if key not in ("epoch", "improved", "seconds", "step_seconds",
+                                      "labels_queried"))
     return (f"epoch {record['epoch']:4d}/{max_epochs}  {values}  {record['seconds']:.2f}s"
             + ("  *" if record.get("improved") else ""))
 

@@ -17,7 +17,7 @@ def fingerprint(ws, dataset="toy"):
     """Every epoch's losses and metrics and the final scores, at full precision."""
     folder = ws / "weights" / dataset
     with open(folder / "history.csv", newline="") as handle:
-        history = [{k: v for k, v in row.items() if k != "seconds"}
+        history = [{k: v for k, v in row.items() if not k.endswith("seconds")}
                    for row in csv.DictReader(handle)]
     meta = json.loads((folder / "meta.json").read_text())
     return history, {k: v for k, v in meta.items() if k.startswith(("train_", "val_", "test_"))
@@ -33,7 +33,7 @@ def test_cached_runs_equal_uncached_runs_after_a_rerun_a_seed_and_a_shape(worksp
     expected = {}
     for number, (dataset, seed) in enumerate([("toy", 42), ("toy", 42), ("toy", 43),
                                               ("wide", 42)]):
-        run = flags(workspace, "--data_name", dataset, "--seed", seed)
+        run = flags(workspace, "--data_name", dataset, "--seed", seed, "--select_top_k", 1)
         if (dataset, seed) not in expected:
             reference = run_cli(*run, "--compile_cache", "False")
             assert reference.returncode == 0, reference.stderr

@@ -83,7 +83,7 @@ def test_bad_worker_counts_and_a_busy_port_are_refused_with_one_line(workspace):
         cases = [("0", (), None, "positive whole number"),
                  ("two", (), None, "positive whole number"),
                  ("2", (), busy.getsockname()[1], "is in use"),
-                 ("3", ("--batch_size", "2"), None, "need a batch of at least 3 rows")]
+                 ("2", ("--batch_size", "1"), None, "need a batch of at least 2 rows")]
         for workers, extra, port, match in cases:
             code, out, err = launch(workspace, workers, "--max_epochs", "1", *extra, port=port)
             lines = [line for line in err.splitlines() if line.strip()]

@@ -235,16 +235,19 @@ class EpochLoop:
             for epoch in range(1, self.config.max_epochs + 1):
                 started = time.perf_counter()
                 d_loss, g_loss = self._epoch(X, y, batch, queried, noise)
+                step_seconds = time.perf_counter() - started   # the D and G steps alone
                 if merge is not None:   # the rows any worker has queried
                     queried |= merge(Tensor(queried.astype(np.float32))).asnumpy() > 0
                 if self.rank != 0:      # worker 0 alone scores and keeps epochs
                     history.append({"epoch": epoch, "loss_d": d_loss, "loss_g": g_loss,
-                                    "labels_queried": int(queried.sum())})
+                                    "labels_queried": int(queried.sum()),
+                                    "step_seconds": step_seconds})
                     continue
                 metrics, measure = self._evaluate(X, y, X_val, y_val, score)
                 improved = kept.offer(measure, epoch, lambda: snapshot(self.cells))
                 history.append({"epoch": epoch, "loss_d": d_loss, "loss_g": g_loss, **metrics,
                                 "labels_queried": int(queried.sum()), "improved": improved,
+                                "step_seconds": step_seconds,
                                 "seconds": time.perf_counter() - started})
                 if on_epoch is not None:
                     on_epoch(history[-1])
