@@ -7,7 +7,6 @@ from mindspore import Tensor
 from ..core.detector import (Detector, TrainingDiverged, check_features, check_learning_rates,
                              check_validation_fraction, keyword_init, score_in_chunks)
 from ..utils import runtime
-from ..utils.runtime import seeded_generators
 from . import memory, schedule, tuning
 from .networks import ACTIVATIONS, INIT_TYPES, DiscriminatorEnsemble, EALGANNetworks, Generator
 from .selection import SELECTION_METRICS
@@ -87,7 +86,7 @@ class EALGAN(Detector):
     def _build(self, n_features, snapshots=1):
         """Fresh networks; the discriminators hold `snapshots` copies of the ensemble."""
         cfg = self.config_
-        rngs = seeded_generators(cfg.seed, ("init", "member_lr", "shuffle", "noise"))
+        rngs = runtime.seeded_generators(cfg.seed, ("init", "member_lr", "shuffle", "noise"))
         self.n_features_ = int(n_features)
         self.generator = Generator(rngs["init"], n_features, cfg.dim_z, cfg.gen_layer,
                                    cfg.init_type, cfg.SN_used, cfg.SN_generator_hidden)
