@@ -25,7 +25,7 @@ import time
 import yaml
 
 from dataloader import DataError, load_table, resolve_data_file
-from preprocess import PARTS, Standardizer, prepare, summary_line
+from preprocess import PARTS, Standardizer, prepare, split_indices, summary_line
 from models import DETECTORS, EALGAN
 from models.eal_gan import schedule
 from models.utils import plots, runtime
@@ -320,15 +320,16 @@ def compile_cache(args, command, settings, data):
     return CompileCache(args.compile_cache_dir if args.compile_cache else None, parts)
 
 
-def check_distributed(args, data, workers):
-    """What data-parallel training cannot do, refused on every worker alike."""
+def check_distributed(args, table, workers):
+    """What data-parallel training cannot do, refused on every worker alike (before scaling)."""
     if args.model != EALGAN.name:
         raise ConfigError(f"--distributed trains EAL-GAN only, not {args.model}")
     if args.resume or args.tune:
         raise ConfigError("--distributed trains one model: drop --resume and --tune")
     config = model_config(args)
+    train_rows = len(split_indices(table.y, args.seed)[0])
     batch, _ = schedule.resolve(config.batch_size, config.max_epochs, config.train_steps,
-                                data.sizes["train"])
+                                train_rows)
     if batch < workers:
         raise ConfigError(f"{workers} workers need a batch of at least {workers} rows; the "
                           f"batch holds {batch}")
@@ -349,7 +350,7 @@ def run(args):
     table = load_table(resolve_data_file(args.data_path, args.data_name), args.label_column)
     weights = weights_folder(args, table.name)
     if args.distributed:
-        check_distributed(args, prepare(table, args.seed), runtime.shard()[1])
+        check_distributed(args, table, runtime.shard()[1])
     if runtime.shard()[0] != 0:
         return follow(args, table)
     if args.resume:

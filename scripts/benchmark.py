@@ -177,11 +177,11 @@ def train_command(dataset, workdir, *extra):
             *quiet_outputs(workdir), *extra]
 
 
-def epoch_seconds(workdir, dataset):
-    """Median seconds of the epochs after the first in a saved history."""
+def history_column(workdir, dataset, column):
+    """One column of a saved run's history.csv, epoch by epoch."""
     import csv
     with open(os.path.join(workdir, "weights", dataset, "history.csv"), newline="") as handle:
-        return float(np.median([float(r["seconds"]) for r in csv.DictReader(handle)][1:]))
+        return [float(row[column]) for row in csv.DictReader(handle)]
 
 
 def commands_report(official_code):
@@ -214,15 +214,13 @@ def parity_against_authors(official_code):
                     "--compile_cache_dir", os.path.join(workdir, "cache")]
         timed(train_command("cardio", workdir, *settings))        # fills the cache
         ours = timed(train_command("cardio", workdir, *settings))
-        ours_epoch = epoch_seconds(workdir, "cardio")
+        ours_epoch = float(np.median(history_column(workdir, "cardio", "seconds")[1:]))
         split = os.path.join(workdir, "cardio.npz")
         table = load_table(resolve_data_file(os.path.join(ROOT, "data"), "cardio"))
         parity.write_split(prepare(table, 42), split)
         curves = os.path.join(workdir, "official.npz")
-        theirs = timed([os.path.join(parity.PARITY_VENV, "bin", "python"),
-                        os.path.join(ROOT, "scripts", "parity_official.py"), official_code,
-                        split, curves, "--seed", "42", "--max_epochs", str(PARITY_EPOCHS),
-                        "--threads", "2"], env={"OMP_WAIT_POLICY": "PASSIVE"})
+        theirs = timed(parity.official_command(official_code, split, curves, 42, PARITY_EPOCHS,
+                                               2), env={"OMP_WAIT_POLICY": "PASSIVE"})
         with np.load(curves) as loaded:
             theirs_epoch = float(np.median(loaded["seconds"][1:]))
     print(f"\ncardio, the authors' settings, {PARITY_EPOCHS} epochs, split seed 42 "
@@ -243,13 +241,6 @@ def synthetic_table(path, rows, features=10, anomaly_share=0.02, seed=0):
     scipy.io.savemat(path, {"X": X, "y": y.reshape(-1, 1)})
 
 
-def step_seconds(workdir, dataset):
-    """Seconds of the D and G steps in epoch 2 (the first without compiling) of a saved run."""
-    import csv
-    with open(os.path.join(workdir, "weights", dataset, "history.csv"), newline="") as handle:
-        return float(list(csv.DictReader(handle))[1]["step_seconds"])
-
-
 def distributed_report(rows):
     import tempfile
     with tempfile.TemporaryDirectory() as workdir:
@@ -262,14 +253,14 @@ def distributed_report(rows):
         train_rows = rows - rows // 5 - -(-(rows - rows // 5) // 4)
         timed(train_command("synthetic", workdir, *settings, "--batch_size", "2048",
                             "--threads", "2"))
-        single = step_seconds(workdir, "synthetic")
+        single = history_column(workdir, "synthetic", "step_seconds")[1]
         timed(train_command("half", workdir, *settings, "--batch_size", "1024",
                             "--threads", "1"))
-        half = step_seconds(workdir, "half")
+        half = history_column(workdir, "half", "step_seconds")[1]
         timed(["bash", os.path.join(ROOT, "scripts", "run_distributed_train.sh"), "synthetic",
                "2", *quiet_outputs(workdir), *settings, "--batch_size", "2048",
                "--threads", "1"])
-        double = step_seconds(workdir, "synthetic")
+        double = history_column(workdir, "synthetic", "step_seconds")[1]  # epoch 2: compiled
     steps = -(-train_rows // 2048)
     print(f"Data-parallel training, {rows:,} rows x 10 features ({train_rows:,} training "
           f"rows, {steps} global batches of 2048 per epoch; CPU, {os.cpu_count()} cores). "

@@ -77,6 +77,13 @@ def port_command(dataset, seed, max_epochs, threads, workdir):
             "--plots", "False", "--print", "False", "--compile_cache", "False"]
 
 
+def official_command(code_dir, split, output, seed, max_epochs, threads):
+    """scripts/parity_official.py in .venv-parity: their code on one prepared split."""
+    return [os.path.join(PARITY_VENV, "bin", "python"),
+            os.path.join(ROOT, "scripts", "parity_official.py"), code_dir, split, output,
+            "--seed", str(seed), "--max_epochs", str(max_epochs), "--threads", str(threads)]
+
+
 def run_measured(command):
     """Run a command; (exit status, peak resident MB of that process, its output)."""
     with tempfile.TemporaryFile("w+") as log:
@@ -125,11 +132,8 @@ def run_official(code_dir, dataset, seed, data, max_epochs, threads):
     curves = os.path.join(RUNS_DIR, f"{dataset}_{seed}_{max_epochs}_official.npz")
     if not os.path.exists(curves):
         write_split(data, split)
-        code, peak_mb, output = run_measured([
-            os.path.join(PARITY_VENV, "bin", "python"),
-            os.path.join(ROOT, "scripts", "parity_official.py"), code_dir, split,
-            curves + ".partial.npz", "--seed", str(seed), "--max_epochs", str(max_epochs),
-            "--threads", str(threads)])
+        code, peak_mb, output = run_measured(official_command(
+            code_dir, split, curves + ".partial.npz", seed, max_epochs, threads))
         if code != 0:
             raise RuntimeError(f"the authors' code failed on {dataset} seed {seed}:\n{output}")
         os.replace(curves + ".partial.npz", curves)
