@@ -39,8 +39,8 @@ sys.path.insert(0, ROOT)
 from models import EALGAN  # noqa: E402
 from models.utils import runtime  # noqa: E402
 from models.eal_gan.selection import SELECTION_METRICS, cross_fit_rules  # noqa: E402
-from models.eal_gan.tuning import (CANDIDATES, TUNED_KEYS, candidate_config, judge_fit,  # noqa: E402
-                           objective)
+from models.eal_gan.tuning import (CANDIDATES, TUNED_KEYS, candidate_config,  # noqa: E402
+                                   candidate_settings, judge_fit, objective)
 from dataloader import ODDS_DATASETS, load_table, resolve_data_file  # noqa: E402
 from preprocess import prepare  # noqa: E402
 from train_eval import model_config, resolve_settings  # noqa: E402
@@ -49,6 +49,8 @@ RUNS_DIR = os.path.join(ROOT, "results", "tuning_runs")
 SELECTION_TABLE = os.path.join(ROOT, "results", "selection.csv")
 TUNING_TABLE = os.path.join(ROOT, "results", "tuning.csv")
 RULES = [(metric, k) for metric in SELECTION_METRICS for k in (1, 3, 5, 10)]
+DEFAULT_TRAIN_STEPS = EALGAN().train_steps
+TEXT_COLUMNS = ("Data", "Candidate", "Metric")
 
 
 def run_path(dataset, seed, candidate):
@@ -57,9 +59,14 @@ def run_path(dataset, seed, candidate):
 
 @functools.lru_cache(maxsize=None)  # read each dataset's YAML once, not once per fit
 def base_config(dataset, seed):
-    """The dataset's configuration (default.yaml < configs/DATASET.yaml) for this seed."""
+    """The dataset's configuration (default.yaml < configs/DATASET.yaml) for this seed.
+
+    The step budget is the default one: a config written for a long candidate
+    must not lengthen the candidates tuned on top of it.
+    """
     return model_config(resolve_settings(["--data_name", dataset, "--seed", str(seed),
-                                          "--select_top_k", "1"]))
+                                          "--select_top_k", "1",
+                                          "--train_steps", str(DEFAULT_TRAIN_STEPS)]))
 
 
 def record(dataset, seed, candidate, data):
@@ -103,9 +110,34 @@ def write_csv(path, rows):
     os.replace(path + ".tmp", path)
 
 
+def earlier_rows(path, fits):
+    """Rows of the table at `path` judged from fits whose files are not here (another machine's).
+
+    `compare` rebuilds its tables from results/tuning_runs, which is not
+    committed; rows of fits recorded elsewhere are kept as they were.
+    """
+    if not os.path.exists(path):
+        return []
+    here = {(dataset, seed, candidate) for dataset, seed, candidate, _ in fits}
+    with open(path, newline="", encoding="utf-8") as handle:
+        rows = [{key: value if key in TEXT_COLUMNS else cell_value(value)
+                 for key, value in row.items()} for row in csv.DictReader(handle)]
+    return [row for row in rows if (row["Data"], row["Seed"], row["Candidate"]) not in here]
+
+
+def cell_value(text):
+    """A CSV cell as the int, float or string it was written from."""
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
 def compare_rules(fits):
     """Every rule on every fit; prints per rule the mean and the mean per-dataset spread."""
-    rows = []
+    rows = earlier_rows(SELECTION_TABLE, fits)
     for dataset, seed, candidate, saved in fits:
         judged = cross_fit_rules(saved["val_scores"], saved["y_val"], RULES,
                                  np.random.default_rng(seed))
@@ -129,7 +161,7 @@ def compare_rules(fits):
 
 def compare_candidates(fits):
     """Every candidate per dataset and seed under each dataset's configured rule."""
-    rows = []
+    rows = earlier_rows(TUNING_TABLE, fits)
     for dataset, seed, candidate, saved in fits:
         config = base_config(dataset, seed)
         auc, gmean = judge_fit(saved["val_scores"], saved["y_val"], config, seed)
@@ -179,7 +211,8 @@ def write_configs():
                  f"Gmean {gmean:.4f},",
                  f"# the best mean AUC x Gmean of {len(CANDIDATES)} candidates "
                  "(results/tuning.csv)."]
-        lines += [f"{key}: {yaml_value(CANDIDATES[candidate][key])}" for key in TUNED_KEYS]
+        settings = candidate_settings(EALGAN().config, candidate)
+        lines += [f"{key}: {yaml_value(settings[key])}" for key in TUNED_KEYS]
         with open(path + ".tmp", "w", encoding="utf-8") as handle:
             handle.write("\n".join(lines + kept) + "\n")
         os.replace(path + ".tmp", path)

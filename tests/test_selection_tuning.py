@@ -1,11 +1,13 @@
 """Snapshot selection, the step-budget schedule and settings tuning: all on validation only."""
 import dataclasses
 import itertools
+import os
+import sys
 
 import numpy as np
 import pytest
 
-from conftest import separable_data
+from conftest import ROOT, separable_data
 from models import EALGAN
 from models.eal_gan import schedule, tuning
 from models.core.detector import TrainingDiverged
@@ -175,7 +177,7 @@ def test_tuned_fit_saves_its_choice(tmp_path):
     model = EALGAN(ensemble_num=2, dim_z=8, train_steps=30, tune=True, tune_seeds=1)
     model.fit(X, y, X_val, y_val)
     assert model.tuned_candidate_ in tuning.CANDIDATES
-    winner = tuning.CANDIDATES[model.tuned_candidate_]
+    winner = tuning.candidate_settings(model.config, model.tuned_candidate_)
     assert all(getattr(model.config_, key) == value for key, value in winner.items())
     assert model.get_params()["tune"]  # the settings stay as given; config_ is what ran
     alone = EALGAN.from_config(tuning.candidate_config(
@@ -186,7 +188,30 @@ def test_tuned_fit_saves_its_choice(tmp_path):
     assert EALGAN.load(tmp_path / "m").meta_["tuned_candidate"] == model.tuned_candidate_
 
 
+def test_candidates_scale_the_configured_step_budget():
+    config = dataclasses.replace(EALGAN().config, train_steps=40)
+    steps = {name: tuning.candidate_config(config, name).train_steps
+             for name in tuning.CANDIDATES}
+    assert steps.pop("budget_lr0.005_long") == 120
+    assert set(steps.values()) == {40}
+    assert all(set(tuning.candidate_settings(config, name)) == set(tuning.TUNED_KEYS)
+               for name in tuning.CANDIDATES)
+
+
 def test_tuning_needs_validation_data():
     X, y = separable_data(rows=100, features=3)
     with pytest.raises(ValueError, match="tune needs a validation part"):
         EALGAN(tune=True, validation_fraction=0).fit(X, y)
+
+
+def test_tune_compare_keeps_rows_of_fits_recorded_elsewhere(tmp_path):
+    sys.path.insert(0, os.path.join(ROOT, "scripts"))
+    import tune
+    table = tmp_path / "tuning.csv"
+    tune.write_csv(str(table), [
+        {"Data": "glass", "Seed": 42, "Candidate": "port", "Held-out AUC": 0.9, "Batch": 16},
+        {"Data": "glass", "Seed": 43, "Candidate": "port", "Held-out AUC": 0.8, "Batch": 16}])
+    kept = tune.earlier_rows(str(table), [("glass", 43, "port", {})])
+    assert kept == [{"Data": "glass", "Seed": 42, "Candidate": "port", "Held-out AUC": 0.9,
+                     "Batch": 16}]
+    assert tune.earlier_rows(str(tmp_path / "absent.csv"), []) == []
