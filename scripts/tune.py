@@ -203,13 +203,14 @@ def write_configs():
                  "Held-out Gmean": float(r["Held-out Gmean"])} for r in csv.DictReader(handle)]
     seeds = sorted({r["Seed"] for r in rows})
     for dataset, (candidate, auc, gmean) in winners(rows).items():
+        tried = len({r["Candidate"] for r in rows if r["Data"] == dataset})
         path = os.path.join(ROOT, "configs", f"{dataset}.yaml")
         kept = keep_untuned(path)
         lines = [f"# {dataset}: scripts/tune.py chose candidate {candidate!r} "
                  "(models/eal_gan/tuning.py)",
                  f"# on validation of seeds {', '.join(seeds)}: held-out AUC {auc:.4f}, "
                  f"Gmean {gmean:.4f},",
-                 f"# the best mean AUC x Gmean of {len(CANDIDATES)} candidates "
+                 f"# the best mean AUC x Gmean of {tried} candidates "
                  "(results/tuning.csv)."]
         settings = candidate_settings(EALGAN().config, candidate)
         lines += [f"{key}: {yaml_value(settings[key])}" for key in TUNED_KEYS]
