@@ -9,7 +9,6 @@ port of EAL-GAN.  Nothing here is typed in by hand except those published
 numbers.
 """
 import os
-import re
 import sys
 
 import numpy as np
@@ -19,7 +18,7 @@ sys.path.insert(0, ROOT)
 
 from dataloader import ODDS_DATASETS  # noqa: E402
 from models import DETECTORS  # noqa: E402
-from models.utils.results import RUN_COLUMNS, RUNS_FILE, read_rows  # noqa: E402
+from models.utils.results import RUN_COLUMNS, RUNS_FILE, fill_block, read_rows  # noqa: E402
 from models.utils.checkpoint import atomic_write_text  # noqa: E402
 
 OURS = "EAL-GAN"
@@ -32,7 +31,7 @@ PORT = {"lympho": (1.0, 1.0), "glass": (1.0, 1.0), "ionosphere": (0.9817, 0.9381
         "pendigits": (0.9998, 0.9834), "annthyroid": (0.9912, 0.9058),
         "mnist": (0.9949, 0.9479), "shuttle": (0.9997, 0.9938)}
 PORT_NAME = "MindSpore port (1 split)"
-README_BEGIN, README_END = "<!-- odds-results:begin -->", "<!-- odds-results:end -->"
+README_BLOCK = "odds-results"   # <!-- odds-results:begin --> ... end --> in both READMEs
 
 
 def collect(paths):
@@ -144,14 +143,6 @@ def readme_table(found, datasets, detectors):
     return "\n".join(lines)
 
 
-def update_readme(path, table):
-    text = open(path, encoding="utf-8").read()
-    pattern = re.compile(re.escape(README_BEGIN) + ".*?" + re.escape(README_END), re.S)
-    if not pattern.search(text):
-        sys.exit(f"{path} has no {README_BEGIN} ... {README_END} block to fill")
-    atomic_write_text(path, pattern.sub(lambda _: f"{README_BEGIN}\n{table}\n{README_END}", text))
-
-
 def main():
     results = os.path.join(ROOT, "results")
     found = collect([os.path.join(results, RUNS_FILE), os.path.join(results, "baselines.csv")])
@@ -164,7 +155,10 @@ def main():
     atomic_write_text(os.path.join(results, "COMPARISON.md"), comparison(found, datasets, models))
     table = readme_table(found, datasets, detectors)
     for readme in ("README.md", "README_CN.md"):
-        update_readme(os.path.join(ROOT, readme), table)
+        try:
+            fill_block(os.path.join(ROOT, readme), README_BLOCK, table)
+        except ValueError as err:
+            sys.exit(str(err))
     print("wrote results/COMPARISON.md and the results tables of README.md and README_CN.md")
 
 

@@ -140,3 +140,28 @@ def test_divergence_is_an_error_not_nan_scores():
     X, y = separable_data(rows=200, features=4)
     with pytest.raises(TrainingDiverged, match="AutoEncoder training diverged"):
         AutoEncoder(max_epochs=5, batch_size=32, lr_g=1e6).fit(1e3 * X, y, X, y)
+
+
+def test_egbad_cycle_term_and_reconstruction_history_match_numpy():
+    X, y = separable_data(rows=200, features=5)
+    X_val, y_val = separable_data(rows=100, features=5, seed=4)
+    model = EGBAD(max_epochs=2, batch_size=64, cycle_weight=3.0).fit(X, y, X_val, y_val)
+    bigan, discriminator = model.networks.bigan, model.networks.discriminator
+    x = X[:16].astype(np.float32)
+    z = np.random.default_rng(5).standard_normal((16, model.latent_)).astype(np.float32)
+    cycle = np.abs(x - np_mlp(bigan.generator, np_mlp(bigan.encoder, x))).mean()
+    with_cycle = egbad._Loss(bigan, discriminator, False, 3.0)(t(x), t(z)).asnumpy()
+    without = egbad._Loss(bigan, discriminator, False, 0.0)(t(x), t(z)).asnumpy()
+    np.testing.assert_allclose(with_cycle - without, 3.0 * cycle, rtol=1e-4)
+    # the last epoch's `reconstruction` is this error on the validation part's normal rows
+    normal_val = X_val[y_val == 0]
+    want = np.abs(normal_val - np_mlp(bigan.generator, np_mlp(bigan.encoder, normal_val))).mean()
+    np.testing.assert_allclose(model.history_[-1]["reconstruction"], want, rtol=1e-4)
+    assert len({round(r["reconstruction"], 6) for r in model.history_}) == 2
+
+
+@pytest.mark.parametrize("weight", [-1.0, float("nan")])
+def test_egbad_rejects_a_bad_cycle_weight(weight):
+    X, y = separable_data(rows=100, features=4)
+    with pytest.raises(ValueError, match="cycle_weight"):
+        EGBAD(max_epochs=1, cycle_weight=weight).fit(X, y)

@@ -80,3 +80,11 @@ def test_report_pairs_seeds_and_marks_differences_beyond_the_seed_spread():
     text = parity.report(rows)
     assert "1 of 2 sets within the seed spread" in text
     assert text.count("\n| far |") == 1 and text.count("\n| near |") == 1
+
+
+def test_both_readmes_carry_the_parity_table_that_report_writes_now():
+    from test_readme import generated_block, read
+    table = parity.report_table(parity.read_table())
+    for name in ("README.md", "README_CN.md"):
+        assert generated_block(read(name), parity.README_BLOCK) == table, \
+            f"{name}: run scripts/parity.py report"

@@ -36,10 +36,10 @@ def code_blocks(text):
     return re.findall(r"^```[^\n]*\n(.*?)^```", text, re.S | re.M)
 
 
-def generated_block(text):
-    match = re.search(re.escape(compare.README_BEGIN) + r"\n(.*?)\n" +
-                      re.escape(compare.README_END), text, re.S)
-    assert match, "no generated results block"
+def generated_block(text, name=compare.README_BLOCK):
+    match = re.search(re.escape(f"<!-- {name}:begin -->") + r"\n(.*?)\n" +
+                      re.escape(f"<!-- {name}:end -->"), text, re.S)
+    assert match, f"no generated {name} block"
     return match.group(1)
 
 

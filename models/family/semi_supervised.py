@@ -81,6 +81,10 @@ class SemiSupervisedDetector(Detector):
         """Anomaly scores of one padded chunk (Tensor) as a NumPy array."""
         raise NotImplementedError
 
+    def _epoch_diagnostics(self, normal_val):
+        """Extra per-epoch history values measured on the validation part's normal rows."""
+        return {}
+
     # -- shared behaviour ------------------------------------------------
     def _register(self, **networks):
         """Name the networks (name.* parameters) before steps are built on them."""
@@ -97,6 +101,7 @@ class SemiSupervisedDetector(Detector):
     def _fit(self, X, y, X_val, y_val, on_epoch):
         """Train on the normal rows of (X, y); pick the threshold on (X_val, y_val)."""
         normal = X[y == 0]
+        normal_val = None if X_val is None else X_val[y_val == 0]
         rngs = self._setup(X.shape[1])
         batch = min(self.config_.batch_size, len(normal))
         self.history_ = []
@@ -108,6 +113,8 @@ class SemiSupervisedDetector(Detector):
             record = {"epoch": epoch,
                       **{key: float(np.mean([step[key] for step in losses])) for key in losses[0]},
                       "seconds": time.perf_counter() - started}
+            if normal_val is not None:
+                record.update(self._epoch_diagnostics(normal_val))
             self.history_.append(record)
             if on_epoch is not None:
                 on_epoch(record)

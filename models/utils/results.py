@@ -14,6 +14,7 @@ import csv
 import fcntl
 import io
 import os
+import re
 
 import numpy as np
 
@@ -134,3 +135,18 @@ def summarise(rows, model, metric):
 
 def _std(values):
     return f"{np.std(values, ddof=1):.4f}" if len(values) > 1 else ""
+
+
+def fill_block(path, name, text):
+    """Replace what lies between <!-- NAME:begin --> and <!-- NAME:end --> in the file at path.
+
+    Generated tables live between such markers in the READMEs, so the prose
+    around them stays hand-written.  ValueError when the markers are missing.
+    """
+    begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
+    with open(path, encoding="utf-8") as handle:
+        content = handle.read()
+    pattern = re.compile(re.escape(begin) + ".*?" + re.escape(end), re.S)
+    if not pattern.search(content):
+        raise ValueError(f"{path} has no {begin} ... {end} block to fill")
+    atomic_write_text(path, pattern.sub(lambda _: f"{begin}\n{text}\n{end}", content))
