@@ -165,3 +165,17 @@ def test_egbad_rejects_a_bad_cycle_weight(weight):
     X, y = separable_data(rows=100, features=4)
     with pytest.raises(ValueError, match="cycle_weight"):
         EGBAD(max_epochs=1, cycle_weight=weight).fit(X, y)
+
+
+def test_egbad_score_is_numpy_recomputation():
+    X, y = separable_data(rows=200, features=5)
+    model = EGBAD(max_epochs=2, batch_size=64).fit(X, y)
+    bigan, d = model.networks.bigan, model.networks.discriminator
+
+    def features(x, z):
+        return np_mlp(d.joint, np.concatenate([np_mlp(d.x_branch, x), np_mlp(d.z_branch, z)], -1))
+    z = np_mlp(bigan.encoder, X)
+    reconstruction = np_mlp(bigan.generator, z)
+    want = (egbad.ALPHA * np.abs(X - reconstruction).mean(-1)
+            + (1 - egbad.ALPHA) * np.abs(features(X, z) - features(reconstruction, z)).mean(-1))
+    np.testing.assert_allclose(model.decision_function(X), want, rtol=1e-4, atol=1e-6)
