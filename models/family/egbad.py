@@ -13,8 +13,9 @@ BiGAN).  The BiGAN game alone does not make G invert E on these tables:
 `reconstruction`) ended above |x - mean of the training rows| on each of
 the 13 ODDS sets it was run on (results/egbad_cycle.csv), and stayed above
 it in every epoch of pima and optdigits runs watched at lr 1e-3 and 1e-4
-over up to 8,400 steps.  G(E(x)) was then a plausible row unrelated to x and the score
-below was noise (test AUC below 0.5 on optdigits, letter, annthyroid).
+over up to 8,400 steps.  G(E(x)) was then a plausible row unrelated to x,
+and the score below was noise (test AUC below 0.5 on optdigits, letter
+and annthyroid).
 The term is ALICE's explicit cycle-consistency regulariser (Li et al.
 2017, "ALICE: Towards understanding adversarial learning for joint
 distribution matching"), the remedy for this non-identifiability of
