@@ -119,7 +119,7 @@ def build_parser():
                  "ensemble_num", "device_id", "resume_epoch", "threads", "select_top_k"):
         add(f"--{name}", type=whole_number)
     add("--seed", type=seed_value)
-    for name in ("lr_g", "lr_d", "active_rate"):
+    for name in ("lr_g", "lr_d", "active_rate", "cycle_weight"):
         add(f"--{name}", type=real_number)
     for name in BOOLEAN_SETTINGS:
         add(f"--{name}", type=str2bool, nargs="?", const=True)

@@ -12,7 +12,6 @@ command resumes.  The summary printed at the end is what
 configs/models/egbad.yaml's cycle_weight was chosen from.
 """
 import argparse
-import csv
 import os
 import sys
 
@@ -25,36 +24,19 @@ from dataloader import ODDS_DATASETS, load_table, resolve_data_file  # noqa: E40
 from models.family.egbad import EGBAD  # noqa: E402
 from models.utils import runtime  # noqa: E402
 from models.utils.metrics import auc_score  # noqa: E402
+from models.utils.results import read_rows, write_rows  # noqa: E402
 from preprocess import prepare  # noqa: E402
-from train_eval import read_yaml  # noqa: E402
+from train_eval import model_config, resolve_settings  # noqa: E402
 
 TABLE = os.path.join(ROOT, "results", "egbad_cycle.csv")
-SETTINGS = os.path.join(ROOT, "configs", "models", "egbad.yaml")
 COLUMNS = ["dataset", "seed", "cycle_weight", "val_auc", "reconstruction", "mean_baseline"]
 
 
-def finished():
-    if not os.path.exists(TABLE):
-        return set()
-    with open(TABLE, newline="") as handle:
-        return {(r["dataset"], int(r["seed"]), float(r["cycle_weight"]))
-                for r in csv.DictReader(handle)}
-
-
-def append(row):
-    new = not os.path.exists(TABLE)
-    with open(TABLE, "a", newline="") as handle:
-        writer = csv.DictWriter(handle, COLUMNS)
-        if new:
-            writer.writeheader()
-        writer.writerow(row)
-        handle.flush()
-        os.fsync(handle.fileno())
-
-
-def fit_one(data, seed, weight):
-    settings = {k: v for k, v in read_yaml(SETTINGS).items() if k != "cycle_weight"}
-    model = EGBAD(**settings, cycle_weight=weight, seed=seed)
+def fit_one(name, data, seed, weight):
+    """EGBAD with configs/models/egbad.yaml's settings and this seed and cycle_weight."""
+    config = model_config(resolve_settings(["--model", "egbad", "--data_name", name,
+                                            "--seed", str(seed), "--cycle_weight", str(weight)]))
+    model = EGBAD.from_config(config)
     model.fit(data.X["train"], data.y["train"], data.X["val"], data.y["val"])
     normal_train = data.X["train"][data.y["train"] == 0]
     normal_val = data.X["val"][data.y["val"] == 0]
@@ -63,9 +45,7 @@ def fit_one(data, seed, weight):
             "mean_baseline": float(np.abs(normal_val - normal_train.mean(0)).mean())}
 
 
-def summary():
-    with open(TABLE, newline="") as handle:
-        rows = list(csv.DictReader(handle))
+def summary(rows):
     for weight in sorted({float(r["cycle_weight"]) for r in rows}):
         mine = [r for r in rows if float(r["cycle_weight"]) == weight]
         auc = np.mean([float(r["val_auc"]) for r in mine])
@@ -82,7 +62,8 @@ def main():
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
     runtime.configure("CPU", 0, args.threads)
-    done = finished()
+    rows = read_rows(TABLE, COLUMNS)
+    done = {(r["dataset"], int(r["seed"]), float(r["cycle_weight"])) for r in rows}
     for name in args.datasets:
         table = load_table(resolve_data_file(os.path.join(ROOT, "data"), name))
         for seed in args.seeds:
@@ -91,12 +72,13 @@ def main():
                 if (name, seed, weight) in done:
                     continue
                 row = {"dataset": name, "seed": seed, "cycle_weight": weight,
-                       **fit_one(data, seed, weight)}
-                append(row)
+                       **fit_one(name, data, seed, weight)}
+                rows.append(row)
+                write_rows(TABLE, rows, COLUMNS)   # after every fit, so the command resumes
                 print(f"{name} seed {seed} cycle_weight {weight:g}: validation AUC "
                       f"{row['val_auc']:.4f}, reconstruction {row['reconstruction']:.3f} "
                       f"(mean {row['mean_baseline']:.3f})", flush=True)
-    summary()
+    summary(rows)
 
 
 if __name__ == "__main__":

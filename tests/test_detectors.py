@@ -179,3 +179,11 @@ def test_egbad_score_is_numpy_recomputation():
     want = (egbad.ALPHA * np.abs(X - reconstruction).mean(-1)
             + (1 - egbad.ALPHA) * np.abs(features(X, z) - features(reconstruction, z)).mean(-1))
     np.testing.assert_allclose(model.decision_function(X), want, rtol=1e-4, atol=1e-6)
+
+
+def test_cycle_weight_is_a_flag_of_train_eval():
+    import train_eval
+    args = train_eval.resolve_settings(["--model", "egbad", "--cycle_weight", "0"])
+    assert train_eval.model_config(args).cycle_weight == 0.0
+    assert train_eval.model_config(train_eval.resolve_settings(["--model", "egbad"])).cycle_weight \
+        == 100.0
