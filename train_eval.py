@@ -40,8 +40,8 @@ from models.utils.results import (RUNS_FILE, RUN_COLUMNS, ResultsError, dataset_
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_CONFIG = os.path.join(HERE, "configs", "default.yaml")
 PRESETS = os.path.join(HERE, "configs", "presets")
-BOOLEAN_SETTINGS = ("SN_used", "SN_generator_hidden", "tune", "resume", "print", "plots",
-                    "compile_cache", "distributed")
+BOOLEAN_SETTINGS = ("SN_used", "SN_generator_hidden", "shuffle", "tune", "resume", "print",
+                    "plots", "compile_cache", "distributed")
 # Settings that never reach a compiled graph: left out of the compile-cache key.
 OUTSIDE_GRAPH = ("config", "preset", "data_path", "weights_dir", "results_dir", "print", "plots",
                  "resume_epoch", "compile_cache", "compile_cache_dir")

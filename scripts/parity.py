@@ -3,6 +3,7 @@
     .venv/bin/python scripts/parity.py setup
     .venv/bin/python scripts/parity.py run --official_code PATH [--datasets ...]
                                            [--seeds 42 43 44] [--max_epochs 50] [--threads 1]
+                                           [--fixed_order]
     .venv/bin/python scripts/parity.py report
 
 `setup` makes .venv-parity from requirements-parity.txt (torch and what the
@@ -16,6 +17,9 @@ and training-part scaling (preprocess.prepare):
 - the authors' code, unmodified, from PATH (a checkout of
   github.com/smallcube/EAL-GAN), driven by scripts/parity_official.py in
   .venv-parity with the same parts, their own defaults and --max_epochs.
+With --fixed_order this port trains with --shuffle False instead (rows
+"mindspore_fixed_order"): the authors' loop draws a permutation every epoch
+but never applies it, so their batches are the same every epoch.
 Their own rule keeps the epoch with the best *training* AUC x Gmean; the
 comparison gives them this port's validation rule too (from their
 per-epoch validation scores), and reports both.  Test parts are scored only
@@ -52,6 +56,7 @@ COLUMNS = ["dataset", "seed", "max_epochs", "implementation", "rule", "test_auc"
 READMES = [os.path.join(ROOT, name) for name in ("README.md", "README_CN.md")]
 README_BLOCK = "parity"   # <!-- parity:begin --> ... <!-- parity:end --> in both READMEs
 PORT, OFFICIAL = "mindspore", "official"
+PORT_FIXED = "mindspore_fixed_order"   # this port with the authors' fixed batch order
 VALIDATION_RULE, TRAIN_RULE = "validation", "official_train"
 
 
@@ -70,7 +75,7 @@ def write_split(data, path):
                       for part in PARTS for axis in ("X", "y")})
 
 
-def port_command(dataset, seed, max_epochs, threads, workdir):
+def port_command(dataset, seed, max_epochs, threads, workdir, shuffle=True):
     """train_eval.py with the authors' defaults and this port's single-epoch validation rule."""
     return [sys.executable, os.path.join(ROOT, "train_eval.py"), "--config", OFFICIAL_PRESET,
             "--data_name", dataset, "--data_path", os.path.join(ROOT, "data"),
@@ -78,7 +83,8 @@ def port_command(dataset, seed, max_epochs, threads, workdir):
             "--select_metric", "auc_gmean", "--threads", str(threads),
             "--weights_dir", os.path.join(workdir, "weights"),
             "--results_dir", os.path.join(workdir, "results"),
-            "--plots", "False", "--print", "False", "--compile_cache", "False"]
+            "--plots", "False", "--print", "False", "--compile_cache", "False",
+            "--shuffle", str(shuffle)]
 
 
 def official_command(code_dir, split, output, seed, max_epochs, threads):
@@ -98,10 +104,10 @@ def run_measured(command):
         return process.returncode, usage.ru_maxrss / 1024, log.read()
 
 
-def run_port(dataset, seed, max_epochs, threads):
+def run_port(dataset, seed, max_epochs, threads, shuffle=True):
     with tempfile.TemporaryDirectory() as workdir:
         code, peak_mb, output = run_measured(port_command(dataset, seed, max_epochs, threads,
-                                                          workdir))
+                                                          workdir, shuffle))
         if code != 0:
             raise RuntimeError(f"train_eval.py failed on {dataset} seed {seed}:\n{output}")
         folder = os.path.join(workdir, "weights", dataset)
@@ -109,7 +115,8 @@ def run_port(dataset, seed, max_epochs, threads):
             meta = json.load(handle)
         with open(os.path.join(folder, "history.csv"), newline="") as handle:
             seconds = [float(row["seconds"]) for row in csv.DictReader(handle)]
-    return [row(dataset, seed, max_epochs, PORT, VALIDATION_RULE, meta["test_auc"],
+    return [row(dataset, seed, max_epochs, PORT if shuffle else PORT_FIXED, VALIDATION_RULE,
+                meta["test_auc"],
                 meta["test_gmean"], meta["selected_epoch"], seconds, meta["train_seconds"],
                 peak_mb)]
 
@@ -176,6 +183,7 @@ def write_table(rows, path=TABLE):
 
 
 def run(options):
+    port = PORT_FIXED if options.fixed_order else PORT
     for dataset in options.datasets:
         table = load_table(resolve_data_file(os.path.join(ROOT, "data"), dataset))
         for seed in options.seeds:
@@ -187,8 +195,9 @@ def run(options):
             if OFFICIAL not in done:
                 new += run_official(options.official_code, dataset, seed, data,
                                     options.max_epochs, options.threads)
-            if PORT not in done:
-                new += run_port(dataset, seed, options.max_epochs, options.threads)
+            if port not in done:
+                new += run_port(dataset, seed, options.max_epochs, options.threads,
+                                shuffle=not options.fixed_order)
             if new:
                 write_table(read_table() + new)
                 print(" ".join(f"{r['implementation']}/{r['rule']} auc {r['test_auc']} "
@@ -196,16 +205,19 @@ def run(options):
                       flush=True)
 
 
-def summarize(rows):
-    """Per dataset: mean and std over seeds of each (implementation, rule), paired differences."""
+def summarize(rows, port=PORT):
+    """Per dataset: mean and std over seeds of each (implementation, rule), paired differences.
+
+    `port` names this port's rows to pair with theirs (PORT or PORT_FIXED).
+    """
     by_key = {}
     for r in rows:
         by_key.setdefault((r["dataset"], r["implementation"], r["rule"]), {})[int(r["seed"])] = r
-    port_official = [(PORT, VALIDATION_RULE), (OFFICIAL, VALIDATION_RULE)]
+    port_official = [(port, VALIDATION_RULE), (OFFICIAL, VALIDATION_RULE)]
     summary = []
     for dataset in sorted({r["dataset"] for r in rows}):
         runs = {key: by_key.get((dataset, *key), {}) for key in
-                [(PORT, VALIDATION_RULE), (OFFICIAL, VALIDATION_RULE), (OFFICIAL, TRAIN_RULE)]}
+                [(port, VALIDATION_RULE), (OFFICIAL, VALIDATION_RULE), (OFFICIAL, TRAIN_RULE)]}
         seeds = sorted(set.intersection(*(set(runs[k]) for k in port_official)))
         if not seeds:
             continue
@@ -240,7 +252,32 @@ def report(rows):
                       "seed; *within spread* when it is no larger than the larger of the two seed "
                       "standard deviations. Speed-up: their seconds over ours (per epoch: median "
                       "of epochs after the first; whole fit: with compiling).", "",
-                      report_table(rows)]) + "\n"
+                      report_table(rows), *batch_order_section(rows)]) + "\n"
+
+
+def batch_order_section(rows):
+    """PARITY.md lines pairing this port's --fixed_order runs with theirs (none: no lines)."""
+    fixed = summarize(rows, PORT_FIXED)
+    if not fixed:
+        return []
+    shuffled = {e["dataset"]: e for e in summarize(rows)}
+    lines = ["", "## Batch order", "",
+             "Their loop draws a permutation every epoch and never applies it, so their "
+             "batches are the same rows in the same order every epoch; this port reshuffles. "
+             "`parity.py run --fixed_order` trains this port with `--shuffle False`, their order. "
+             "Test AUC, mean ± std over seeds; the difference is the fixed-order port minus "
+             "theirs, paired by seed.", "",
+             "| Data | Seeds | Port AUC, reshuffled | Port AUC, fixed order | Official AUC "
+             "| AUC diff, fixed order | Within spread |",
+             "|---|---|---|---|---|---|---|"]
+    for e in fixed:
+        reshuffled = shuffled.get(e["dataset"], {}).get("port_test_auc", (np.nan, np.nan))
+        lines.append(f"| {e['dataset']} | {len(e['seeds'])} | {reshuffled[0]:.4f} ± "
+                     f"{reshuffled[1]:.4f} | {e['port_test_auc'][0]:.4f} ± "
+                     f"{e['port_test_auc'][1]:.4f} | {e['official_test_auc'][0]:.4f} ± "
+                     f"{e['official_test_auc'][1]:.4f} | {e['auc_difference']:+.4f} | "
+                     f"{'yes' if e['within_spread'] else 'no'} |")
+    return lines
 
 
 def report_table(rows):
@@ -287,6 +324,8 @@ def main(argv=None):
     runner.add_argument("--seeds", nargs="+", type=int, default=[42, 43, 44])
     runner.add_argument("--max_epochs", type=int, default=50)
     runner.add_argument("--threads", type=int, default=1)
+    runner.add_argument("--fixed_order", action="store_true",
+                        help="train this port with the authors' fixed batch order")
     commands.add_parser("report")
     options = parser.parse_args(argv)
     if options.command == "setup":

@@ -82,6 +82,28 @@ def test_report_pairs_seeds_and_marks_differences_beyond_the_seed_spread():
     assert text.count("\n| far |") == 1 and text.count("\n| near |") == 1
 
 
+def test_fixed_order_runs_train_unshuffled_and_are_paired_with_theirs_separately(tmp_path):
+    command = parity.port_command("cardio", 44, 50, 1, str(tmp_path), shuffle=False)
+    assert vars(train_eval.resolve_settings(command[2:]))["shuffle"] is False
+    assert vars(train_eval.resolve_settings(
+        parity.port_command("cardio", 44, 50, 1, str(tmp_path))[2:]))["shuffle"] is True
+    rows = []
+    for seed, (port, fixed, official) in zip((42, 43), [(0.95, 0.91, 0.90), (0.97, 0.92, 0.93)]):
+        rows += [fake_row("set", seed, parity.PORT, "validation", port, 1.0),
+                 fake_row("set", seed, parity.PORT_FIXED, "validation", fixed, 1.0),
+                 fake_row("set", seed, parity.OFFICIAL, "validation", official, 3.0),
+                 fake_row("set", seed, parity.OFFICIAL, "official_train", official, 3.0)]
+    (main,) = parity.summarize(rows)
+    (fixed,) = parity.summarize(rows, parity.PORT_FIXED)
+    assert main["auc_difference"] == pytest.approx(0.045)
+    assert fixed["auc_difference"] == pytest.approx(0.0)
+    section = parity.batch_order_section(rows)
+    assert "| set | 2 | 0.9600 ± 0.0100 | 0.9150 ± 0.0050 | 0.9150 ± 0.0150 | +0.0000 | yes |" \
+        in section
+    assert parity.batch_order_section([r for r in rows if r["implementation"]
+                                       != parity.PORT_FIXED]) == []
+
+
 def test_both_readmes_carry_the_parity_table_that_report_writes_now():
     from test_readme import generated_block, read
     table = parity.report_table(parity.read_table())

@@ -53,6 +53,31 @@ def test_same_seed_same_scores_other_seed_other_scores():
     assert not np.array_equal(first, other)
 
 
+def test_shuffle_off_trains_on_the_same_contiguous_batches_every_epoch(monkeypatch):
+    from mindspore import Tensor
+    from models.eal_gan import trainer
+    X, y = separable_data(rows=100, features=3, seed=8)
+    batches = []
+
+    def recording(array, *args):
+        """The trainer's Tensor, keeping a copy of every feature batch it is given."""
+        if np.ndim(array) == 2 and np.shape(array)[1] == X.shape[1]:
+            batches.append(np.array(array))
+        return Tensor(array, *args)
+    monkeypatch.setattr(trainer, "Tensor", recording)
+    settings = dict(max_epochs=2, batch_size=32, ensemble_num=2, dim_z=4, select_top_k=1,
+                    validation_fraction=0)
+    EALGAN(shuffle=False, **settings).fit(X, y)
+    in_order = [X[start:start + 32] for start in range(0, 100, 32)]
+    in_order[-1] = X[np.resize(np.arange(96, 100), 32)]   # the short last batch, padded
+    assert len(batches) == 8
+    for got, expected in zip(batches, in_order + in_order):
+        np.testing.assert_array_equal(got, expected.astype(np.float32))
+    batches.clear()
+    EALGAN(shuffle=True, **settings).fit(X, y)
+    assert not np.array_equal(batches[0], in_order[0].astype(np.float32))
+
+
 def test_batch_larger_than_the_data_is_clamped_and_labels_are_counted():
     X, y = separable_data(rows=150, features=4, seed=7)
     model = EALGAN(max_epochs=2, batch_size=100000, ensemble_num=2, active_rate=0.1,

@@ -24,6 +24,7 @@ class EALGANConfig:
     lr_g: float = 0.01
     lr_d: float = 0.01
     active_rate: float = 0.05
+    shuffle: bool = True    # False: the same row order every epoch, as the authors' loop
     dim_z: int = 128
     dis_layer: int = 1
     gen_layer: int = 2

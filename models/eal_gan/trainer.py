@@ -177,13 +177,13 @@ class EpochLoop:
         self.val_scores = []
 
     def _epoch(self, X, y, batch, queried, noise):
-        """One pass over the shuffled rows; (mean D loss, mean G loss).
+        """One pass over the rows (reshuffled if config.shuffle); (mean D loss, mean G loss).
 
         Losses and query masks stay on the device until the epoch ends: a
         copy to the host inside the loop would wait for every step to finish
         before the next is launched.
         """
-        order = self.shuffle_rng.permutation(len(X))
+        order = self.shuffle_rng.permutation(len(X)) if self.config.shuffle else np.arange(len(X))
         steps = []
         shard_rows = -(-batch // self.workers)
         for start in range(0, len(X), batch):
