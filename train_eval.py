@@ -110,7 +110,7 @@ def build_parser():
         f"{', '.join(presets())} (configs/presets/)")
     add("--model", type=text, help=f"detector: {', '.join(DETECTORS)}")
     for name in ("data_name", "data_path", "dis_activation_func", "init_type", "select_metric",
-                 "device_target", "weights_dir", "results_dir", "compile_cache_dir"):
+                 "select_ties", "device_target", "weights_dir", "results_dir", "compile_cache_dir"):
         add(f"--{name}", type=text)
     add("--label_column", type=optional_str)
     for name in ("max_epochs", "batch_size"):

@@ -80,7 +80,7 @@ def port_command(dataset, seed, max_epochs, threads, workdir, shuffle=True):
     return [sys.executable, os.path.join(ROOT, "train_eval.py"), "--config", OFFICIAL_PRESET,
             "--data_name", dataset, "--data_path", os.path.join(ROOT, "data"),
             "--seed", str(seed), "--max_epochs", str(max_epochs), "--select_top_k", "1",
-            "--select_metric", "auc_gmean", "--threads", str(threads),
+            "--select_metric", "auc_gmean", "--select_ties", "earliest", "--threads", str(threads),
             "--weights_dir", os.path.join(workdir, "weights"),
             "--results_dir", os.path.join(workdir, "results"),
             "--plots", "False", "--print", "False", "--compile_cache", "False",

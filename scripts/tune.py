@@ -38,7 +38,8 @@ sys.path.insert(0, ROOT)
 
 from models import EALGAN  # noqa: E402
 from models.utils import runtime  # noqa: E402
-from models.eal_gan.selection import SELECTION_METRICS, cross_fit_rules  # noqa: E402
+from models.eal_gan.selection import (SELECTION_METRICS, SELECTION_TIES,  # noqa: E402
+                                      cross_fit_rules)
 from models.eal_gan.tuning import (CANDIDATES, TUNED_KEYS, candidate_config,  # noqa: E402
                                    candidate_settings, judge_fit, objective)
 from dataloader import ODDS_DATASETS, load_table, resolve_data_file  # noqa: E402
@@ -48,9 +49,11 @@ from train_eval import model_config, resolve_settings  # noqa: E402
 RUNS_DIR = os.path.join(ROOT, "results", "tuning_runs")
 SELECTION_TABLE = os.path.join(ROOT, "results", "selection.csv")
 TUNING_TABLE = os.path.join(ROOT, "results", "tuning.csv")
-RULES = [(metric, k) for metric in SELECTION_METRICS for k in (1, 3, 5, 10)]
+# every metric with the earliest-epoch tie-break; AUC x Gmean with both tie-breaks
+RULES = [(metric, k, ties) for metric in SELECTION_METRICS for k in (1, 3, 5, 10)
+         for ties in SELECTION_TIES if ties == "earliest" or metric == "auc_gmean"]
 DEFAULT_TRAIN_STEPS = EALGAN().train_steps
-TEXT_COLUMNS = ("Data", "Candidate", "Metric")
+TEXT_COLUMNS = ("Data", "Candidate", "Metric", "Ties")
 
 
 def run_path(dataset, seed, candidate):
@@ -137,26 +140,30 @@ def cell_value(text):
 
 def compare_rules(fits):
     """Every rule on every fit; prints per rule the mean and the mean per-dataset spread."""
-    rows = earlier_rows(SELECTION_TABLE, fits)
+    # rows judged before the tie-break existed broke ties by the earliest epoch
+    rows = [{**row, "Ties": row.get("Ties", "earliest")}
+            for row in earlier_rows(SELECTION_TABLE, fits)]
     for dataset, seed, candidate, saved in fits:
         judged = cross_fit_rules(saved["val_scores"], saved["y_val"], RULES,
                                  np.random.default_rng(seed))
-        for (metric, k), (auc, gmean) in judged.items():
+        for (metric, k, ties), (auc, gmean) in judged.items():
             rows.append({"Data": dataset, "Seed": seed, "Candidate": candidate,
-                         "Metric": metric, "Top k": k, "Held-out AUC": round(auc, 4),
-                         "Held-out Gmean": round(gmean, 4)})
+                         "Metric": metric, "Top k": k, "Ties": ties,
+                         "Held-out AUC": round(auc, 4), "Held-out Gmean": round(gmean, 4)})
     write_csv(SELECTION_TABLE, rows)
-    print(f"{'rule':18s} {'AUC':>7s} {'Gmean':>7s} {'AUCxG':>7s} {'AUC sd':>7s} {'G sd':>7s}")
-    for metric, k in RULES:
-        mine = [r for r in rows if r["Metric"] == metric and r["Top k"] == k]
+    print(f"{'rule':30s} {'AUC':>7s} {'Gmean':>7s} {'AUCxG':>7s} {'AUC sd':>7s} {'G sd':>7s}"
+          " fits")
+    for metric, k, ties in RULES:
+        mine = [r for r in rows if (r["Metric"], r["Top k"], r["Ties"]) == (metric, k, ties)]
         auc = np.array([r["Held-out AUC"] for r in mine])
         gmean = np.array([r["Held-out Gmean"] for r in mine])
         spread = [np.mean([np.std([r[col] for r in mine
                                    if (r["Data"], r["Candidate"]) == group])
                            for group in {(r["Data"], r["Candidate"]) for r in mine}])
                   for col in ("Held-out AUC", "Held-out Gmean")]
-        print(f"{metric + ' top-' + str(k):18s} {np.nanmean(auc):7.4f} {np.nanmean(gmean):7.4f} "
-              f"{np.nanmean(auc * gmean):7.4f} {spread[0]:7.4f} {spread[1]:7.4f}")
+        print(f"{f'{metric} top-{k} ties {ties}':30s} {np.nanmean(auc):7.4f} "
+              f"{np.nanmean(gmean):7.4f} {np.nanmean(auc * gmean):7.4f} {spread[0]:7.4f} "
+              f"{spread[1]:7.4f} {len(mine)}")
 
 
 def compare_candidates(fits):

@@ -1,10 +1,10 @@
 """Metrics against scikit-learn and hand-made cases."""
 import numpy as np
 import pytest
-from sklearn.metrics import average_precision_score, roc_auc_score
+from sklearn.metrics import average_precision_score, log_loss, roc_auc_score
 
-from models.utils.metrics import (auc_score, average_precision, best_gmean_threshold, evaluate,
-                            gmean_score, precision_at_n)
+from models.utils.metrics import (auc_score, average_precision, balanced_log_loss,
+                                  best_gmean_threshold, evaluate, gmean_score, precision_at_n)
 
 
 @pytest.mark.parametrize("seed", range(4))
@@ -16,6 +16,19 @@ def test_auc_and_ap_match_sklearn(seed):
     assert auc_score(y, scores) == pytest.approx(roc_auc_score(y, scores), abs=1e-12)
     assert average_precision(y, scores) == pytest.approx(average_precision_score(y, scores),
                                                           abs=1e-12)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_balanced_log_loss_is_sklearns_log_loss_with_class_weights(seed):
+    rng = np.random.default_rng(seed)
+    y = (rng.random(200) < 0.1).astype(int)
+    y[:2] = [0, 1]
+    scores = rng.random(200)
+    scores[5] = 1.0                        # clipped, not infinite
+    weights = np.where(y == 1, 1 / y.sum(), 1 / (1 - y).sum())
+    expected = log_loss(y, np.clip(scores, 1e-7, 1 - 1e-7), sample_weight=weights)
+    assert balanced_log_loss(y, scores) == pytest.approx(expected, rel=1e-9)
+    assert np.isnan(balanced_log_loss(y, np.full(200, np.nan)))
 
 
 def test_gmean_hand_made():

@@ -24,16 +24,35 @@ def curves(epochs=12, rows=40, anomalies=5, seed=0):
     return np.clip(0.5 + signal + rng.normal(0, 0.15, (epochs, rows)), 0, 1), y
 
 
-def brute_force_best(val_scores, y, metric, k):
+def brute_force_best(val_scores, y, metric, k, ties="earliest"):
     """The k epochs with the largest (measure, -epoch) by exhaustive sorting."""
-    keyed = [(validation_measure(metric, y, s), -i) for i, s in enumerate(val_scores)]
+    keyed = [(validation_measure(metric, y, s, ties), -i) for i, s in enumerate(val_scores)]
     return [-neg for _, neg in sorted(keyed, reverse=True)[:k]]
 
 
-@pytest.mark.parametrize("metric,k", list(itertools.product(("auc_gmean", "auc", "ap"), (1, 3, 5))))
-def test_select_epochs_matches_brute_force(metric, k):
+@pytest.mark.parametrize("metric,k,ties", list(itertools.product(
+    ("auc_gmean", "auc", "ap"), (1, 3, 5), ("earliest", "confidence"))))
+def test_select_epochs_matches_brute_force(metric, k, ties):
     scores, y = curves()
-    assert select_epochs(scores, y, metric, k) == brute_force_best(scores, y, metric, k)
+    scores[7] = scores[4] = scores[9]   # three tied epochs
+    assert select_epochs(scores, y, metric, k, ties) == brute_force_best(scores, y, metric, k,
+                                                                          ties)
+
+
+def test_tied_epochs_go_to_the_earliest_or_to_the_most_confident():
+    y = np.array([0, 0, 0, 1])
+    # every epoch separates the classes at 0.5 (AUC = Gmean = 1); confidence grows, then falls
+    margins = [0.05, 0.2, 0.45, 0.3]
+    scores = np.array([np.where(y == 1, 0.5 + m, 0.5 - m) for m in margins])
+    assert select_epochs(scores, y, "auc_gmean", 2) == [0, 1]
+    assert select_epochs(scores, y, "auc_gmean", 2, "confidence") == [2, 3]
+    # ties only: a better AUC x Gmean still wins over confidence
+    scores[1:, 3] = 0.49                   # the anomaly under 0.5 from the second epoch on
+    assert select_epochs(scores, y, "auc_gmean", 1, "confidence") == [0]
+    with pytest.raises(ValueError, match="select_ties"):
+        select_epochs(scores, y, "auc_gmean", 1, "latest")
+    with pytest.raises(ValueError, match="select_ties"):
+        EALGAN(select_ties="latest")
 
 
 def test_topk_kept_online_equals_select_epochs_offline():
@@ -95,6 +114,12 @@ def test_snapshot_model_scores_the_mean_of_its_epochs():
     single = EALGAN(select_top_k=1, **settings).fit(X, y, X_val, y_val)
     assert single.selected_epoch_ == model.selected_epoch_
     np.testing.assert_array_equal(single.validation_scores_, model.validation_scores_)
+    # the confidence tie-break keeps what select_epochs picks from the same curve
+    confident = EALGAN(select_top_k=3, select_ties="confidence", **settings).fit(X, y, X_val,
+                                                                                 y_val)
+    np.testing.assert_array_equal(confident.validation_scores_, model.validation_scores_)
+    assert confident.snapshot_epochs_ == [i + 1 for i in select_epochs(
+        model.validation_scores_, y_val, "auc_gmean", 3, "confidence")]
 
 
 def test_snapshot_model_round_trips(tmp_path):

@@ -9,7 +9,7 @@ from ..core.detector import (Detector, TrainingDiverged, check_features, check_l
 from ..utils import runtime
 from . import memory, schedule, tuning
 from .networks import ACTIVATIONS, INIT_TYPES, DiscriminatorEnsemble, EALGANNetworks, Generator
-from .selection import SELECTION_METRICS
+from .selection import SELECTION_METRICS, SELECTION_TIES
 from .trainer import EpochLoop
 
 
@@ -35,6 +35,7 @@ class EALGANConfig:
     SN_generator_hidden: bool = True   # False: the authors' plain generator middle layers
     select_metric: str = "auc_gmean"
     select_top_k: int = 10
+    select_ties: str = "earliest"   # or "confidence": lower validation balanced log-loss
     tune: bool = False      # choose the settings among tuning.CANDIDATES on validation
     tune_seeds: int = 2     # training seeds per candidate when tuning
     validation_fraction: float = 0.25  # held out by fit() when no validation part is given
@@ -62,6 +63,9 @@ class EALGANConfig:
         if self.select_metric not in SELECTION_METRICS:
             raise ValueError(f"unknown select_metric {self.select_metric!r}; choose one of "
                              f"{', '.join(SELECTION_METRICS)}")
+        if self.select_ties not in SELECTION_TIES:
+            raise ValueError(f"unknown select_ties {self.select_ties!r}; choose one of "
+                             f"{', '.join(SELECTION_TIES)}")
         if self.dis_activation_func not in ACTIVATIONS:
             raise ValueError(f"unknown dis_activation_func {self.dis_activation_func!r}; "
                              f"choose one of {', '.join(ACTIVATIONS)}")
@@ -178,7 +182,8 @@ class EALGAN(Detector):
         return tuned + [f"member learning rates: {rates}",
                 f"batch size {self.batch_size_}, {self.max_epochs_} epochs",
                 f"selected epochs {epochs} (best {self.config_.select_top_k} on validation "
-                f"{self.config_.select_metric}), labels queried {self.labels_queried_}"]
+                f"{self.config_.select_metric}, ties {self.config_.select_ties}), "
+                f"labels queried {self.labels_queried_}"]
 
     def describe(self):
         """What save() records about the model itself."""

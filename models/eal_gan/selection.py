@@ -1,58 +1,70 @@
 """Which epochs' discriminators make the final model: chosen on validation only.
 
-A rule is a validation metric and a count k.  The k epochs with the highest
-metric are kept and their ensembles averaged (a snapshot ensemble: k x E
-discriminators).  With k = 1 and the metric "auc_gmean" this is the single
-argmax of validation AUC x Gmean used before, ties broken by validation AUC
-and then by the earlier epoch.
+A rule is a validation metric, a count k and a way to break ties.  The k
+epochs with the highest metric are kept and their ensembles averaged (a
+snapshot ensemble: k x E discriminators).  Each metric has a second one
+that breaks its ties (AUC for AUC x Gmean); epochs still equal then go
+to the earlier epoch ("earliest") or to the lower balanced log-loss
+("confidence").  Small validation parts make such ties common: with one
+or two anomalies, dozens of epochs score AUC = Gmean = 1, and the earliest
+of them are the least trained.  With k = 1, the metric "auc_gmean" and
+"earliest" this is the single argmax of validation AUC x Gmean used before.
 """
 import numpy as np
 
-from ..utils.metrics import auc_score, average_precision, gmean_score
+from ..utils.metrics import auc_score, average_precision, balanced_log_loss, gmean_score
 
 SELECTION_METRICS = ("auc_gmean", "auc", "ap")
+SELECTION_TIES = ("earliest", "confidence")
 # Random stratified halvings of the validation part used by cross_fit.
 HALF_SPLITS = 10
 
 
 def epoch_metrics(y, scores):
-    """(AUC, Gmean, AP) of one epoch's validation scores."""
-    return auc_score(y, scores), gmean_score(y, scores), average_precision(y, scores)
+    """(AUC, Gmean, AP, balanced log-loss) of one epoch's validation scores."""
+    return (auc_score(y, scores), gmean_score(y, scores), average_precision(y, scores),
+            balanced_log_loss(y, scores))
 
 
-def measure_of(metric, auc, gmean, ap):
-    """(primary, tie-break) of a validation metric; larger is better."""
+def measure_of(metric, auc, gmean, ap, log_loss, ties="earliest"):
+    """(primary, tie-break[, confidence]) of a validation metric; larger is better."""
     if metric == "auc_gmean":
-        return auc * gmean, auc
-    if metric == "auc":
-        return auc, ap
-    if metric == "ap":
-        return ap, auc
-    raise ValueError(f"unknown selection metric {metric!r}; choose one of "
-                     f"{', '.join(SELECTION_METRICS)}")
+        measure = (auc * gmean, auc)
+    elif metric == "auc":
+        measure = (auc, ap)
+    elif metric == "ap":
+        measure = (ap, auc)
+    else:
+        raise ValueError(f"unknown selection metric {metric!r}; choose one of "
+                         f"{', '.join(SELECTION_METRICS)}")
+    if ties == "earliest":
+        return measure
+    if ties == "confidence":
+        return measure + (-log_loss,)
+    raise ValueError(f"unknown select_ties {ties!r}; choose one of {', '.join(SELECTION_TIES)}")
 
 
-def validation_measure(metric, y, scores):
-    """(primary, tie-break) of one epoch's validation scores."""
-    return measure_of(metric, *epoch_metrics(y, scores))
+def validation_measure(metric, y, scores, ties="earliest"):
+    """measure_of one epoch's validation scores."""
+    return measure_of(metric, *epoch_metrics(y, scores), ties)
 
 
 def rank_key(measure, epoch):
     """Sort key: best measure first, the earlier epoch first among equals; NaN last."""
     if not np.isfinite(measure).all():
-        return (1, 0.0, 0.0, epoch)
-    return (0, -measure[0], -measure[1], epoch)
+        return (1, epoch)
+    return (0, *(-m for m in measure), epoch)
 
 
-def best_epochs(table, metric, k):
-    """Indices of the k best rows of `table` (epochs x (AUC, Gmean, AP))."""
-    keys = [rank_key(measure_of(metric, *row), i) for i, row in enumerate(table)]
+def best_epochs(table, metric, k, ties="earliest"):
+    """Indices of the k best rows of `table` (epochs x epoch_metrics)."""
+    keys = [rank_key(measure_of(metric, *row, ties), i) for i, row in enumerate(table)]
     return sorted(range(len(keys)), key=keys.__getitem__)[:k]
 
 
-def select_epochs(val_scores, y, metric, k):
+def select_epochs(val_scores, y, metric, k, ties="earliest"):
     """Indices (0-based epochs) of the k best rows of `val_scores` (epochs x rows)."""
-    return best_epochs([epoch_metrics(y, s) for s in val_scores], metric, k)
+    return best_epochs([epoch_metrics(y, s) for s in val_scores], metric, k, ties)
 
 
 def stratified_halves(y, rng, splits=HALF_SPLITS):
@@ -69,14 +81,14 @@ def _rules_on(val_scores, y, rules, choose, judge):
     """{rule: (AUC, Gmean) on rows `judge` of the epochs the rule picks on rows `choose`}."""
     table = [epoch_metrics(y[choose], s) for s in val_scores[:, choose]]
     results = {}
-    for metric, k in rules:
-        averaged = val_scores[best_epochs(table, metric, k)][:, judge].mean(0)
-        results[metric, k] = (auc_score(y[judge], averaged), gmean_score(y[judge], averaged))
+    for rule in rules:
+        averaged = val_scores[best_epochs(table, *rule)][:, judge].mean(0)
+        results[rule] = (auc_score(y[judge], averaged), gmean_score(y[judge], averaged))
     return results
 
 
 def cross_fit_rules(val_scores, y, rules, rng, splits=HALF_SPLITS):
-    """Held-out (AUC, Gmean) of each selection rule (metric, k), judged on validation only.
+    """Held-out (AUC, Gmean) of each selection rule (metric, k, ties), judged on validation only.
 
     A rule picks its epochs on one stratified half of the validation rows
     and is scored on the other half, both ways, over `splits` halvings, so
@@ -95,9 +107,9 @@ def cross_fit_rules(val_scores, y, rules, rng, splits=HALF_SPLITS):
             for rule in rules}
 
 
-def cross_fit(val_scores, y, metric, k, rng, splits=HALF_SPLITS):
+def cross_fit(val_scores, y, metric, k, rng, splits=HALF_SPLITS, ties="earliest"):
     """cross_fit_rules for one rule: its held-out (AUC, Gmean)."""
-    return cross_fit_rules(val_scores, y, [(metric, k)], rng, splits)[metric, k]
+    return cross_fit_rules(val_scores, y, [(metric, k, ties)], rng, splits)[metric, k, ties]
 
 
 class TopK:
@@ -116,7 +128,7 @@ class TopK:
         return True
 
     def epochs(self):
-        return [key[3] for key, _ in self.kept]
+        return [key[-1] for key, _ in self.kept]
 
     def items(self):
         return [item for _, item in self.kept]

@@ -217,7 +217,8 @@ class EpochLoop:
         self.val_scores.append(val_scores)
         record["val_auc"] = auc_score(y_val, val_scores)
         record["val_gmean"] = gmean_score(y_val, val_scores)
-        return record, validation_measure(self.config.select_metric, y_val, val_scores)
+        return record, validation_measure(self.config.select_metric, y_val, val_scores,
+                                          self.config.select_ties)
 
     def run(self, X, y, X_val, y_val, score, on_epoch=None):
         """Train; return the history and the kept epochs' parameters, best first.

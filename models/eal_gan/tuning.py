@@ -60,7 +60,7 @@ def candidate_config(config, name):
 def judge_fit(val_scores, y_val, config, seed):
     """(held-out AUC, held-out Gmean) of one fit's validation curve under its selection rule."""
     return cross_fit(val_scores, y_val, config.select_metric, config.select_top_k,
-                     np.random.default_rng(seed))
+                     np.random.default_rng(seed), ties=config.select_ties)
 
 
 def objective(auc, gmean):

@@ -42,6 +42,19 @@ def gmean_score(y, scores, threshold=THRESHOLD):
     return float(np.sqrt(tpr * tnr))
 
 
+def balanced_log_loss(y, scores, eps=1e-7):
+    """Mean over the two classes of the mean -log P(true class), scores as P(anomaly).
+
+    A proper score, so it keeps ranking epochs once AUC and Gmean saturate:
+    it is lower the further each row's score is on its class's side of 0.5.
+    """
+    y, scores = _checked(y, scores)
+    if np.isnan(scores).any():
+        return float("nan")
+    p = np.clip(scores, eps, 1.0 - eps)
+    return float((-np.log(p[y == 1]).mean() - np.log1p(-p[y == 0]).mean()) / 2)
+
+
 def average_precision(y, scores):
     """sum_n (R_n - R_{n-1}) P_n over the distinct score thresholds, high to low."""
     y, scores = _checked(y, scores)
