@@ -27,6 +27,7 @@ import argparse
 import csv
 import functools
 import glob
+import operator
 import os
 import sys
 import time
@@ -139,7 +140,8 @@ def cell_value(text):
 
 
 def compare_rules(fits):
-    """Every rule on every fit; prints per rule the mean and the mean per-dataset spread."""
+    """Every rule on every fit; prints per rule the mean and the mean per-dataset spread,
+    over every fit the rule judged, then over the fits that every rule judged."""
     # rows judged before the tie-break existed broke ties by the earliest epoch
     rows = [{**row, "Ties": row.get("Ties", "earliest")}
             for row in earlier_rows(SELECTION_TABLE, fits)]
@@ -151,7 +153,16 @@ def compare_rules(fits):
                          "Metric": metric, "Top k": k, "Ties": ties,
                          "Held-out AUC": round(auc, 4), "Held-out Gmean": round(gmean, 4)})
     write_csv(SELECTION_TABLE, rows)
-    print(f"{'rule':30s} {'AUC':>7s} {'Gmean':>7s} {'AUCxG':>7s} {'AUC sd':>7s} {'G sd':>7s}"
+    print_rule_summary(rows)
+    fit_of = operator.itemgetter("Data", "Seed", "Candidate")
+    everywhere = {fit for fit in map(fit_of, rows)
+                  if sum(fit_of(r) == fit for r in rows) == len(RULES)}
+    print(f"paired, over the {len(everywhere)} fits that every rule judged:")
+    print_rule_summary([r for r in rows if fit_of(r) in everywhere])
+
+
+def print_rule_summary(rows):
+    print(f"{'rule':32s} {'AUC':>7s} {'Gmean':>7s} {'AUCxG':>7s} {'AUC sd':>7s} {'G sd':>7s}"
           " fits")
     for metric, k, ties in RULES:
         mine = [r for r in rows if (r["Metric"], r["Top k"], r["Ties"]) == (metric, k, ties)]
@@ -161,7 +172,7 @@ def compare_rules(fits):
                                    if (r["Data"], r["Candidate"]) == group])
                            for group in {(r["Data"], r["Candidate"]) for r in mine}])
                   for col in ("Held-out AUC", "Held-out Gmean")]
-        print(f"{f'{metric} top-{k} ties {ties}':30s} {np.nanmean(auc):7.4f} "
+        print(f"{f'{metric} top-{k} ties {ties}':32s} {np.nanmean(auc):7.4f} "
               f"{np.nanmean(gmean):7.4f} {np.nanmean(auc * gmean):7.4f} {spread[0]:7.4f} "
               f"{spread[1]:7.4f} {len(mine)}")
 

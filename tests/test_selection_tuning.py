@@ -104,19 +104,18 @@ def test_snapshot_model_scores_the_mean_of_its_epochs():
     X, y = separable_data(rows=240, features=5, seed=8)
     X_val, y_val = separable_data(rows=160, features=5, seed=9)
     settings = dict(max_epochs=6, batch_size=64, ensemble_num=3, dim_z=8)
-    model = EALGAN(select_top_k=3, **settings).fit(X, y, X_val, y_val)
+    model = EALGAN(select_top_k=3, select_ties="earliest", **settings).fit(X, y, X_val, y_val)
     assert model.snapshot_epochs_ == [i + 1 for i in
                                       select_epochs(model.validation_scores_, y_val,
                                                     "auc_gmean", 3)]
     expected = model.validation_scores_[[e - 1 for e in model.snapshot_epochs_]].mean(0)
     np.testing.assert_allclose(model.decision_function(X_val), expected, rtol=1e-5, atol=1e-6)
     # with k = 1 the model is the single best epoch, trained identically
-    single = EALGAN(select_top_k=1, **settings).fit(X, y, X_val, y_val)
+    single = EALGAN(select_top_k=1, select_ties="earliest", **settings).fit(X, y, X_val, y_val)
     assert single.selected_epoch_ == model.selected_epoch_
     np.testing.assert_array_equal(single.validation_scores_, model.validation_scores_)
-    # the confidence tie-break keeps what select_epochs picks from the same curve
-    confident = EALGAN(select_top_k=3, select_ties="confidence", **settings).fit(X, y, X_val,
-                                                                                 y_val)
+    # the default tie-break, confidence, keeps what select_epochs picks from the same curve
+    confident = EALGAN(select_top_k=3, **settings).fit(X, y, X_val, y_val)
     np.testing.assert_array_equal(confident.validation_scores_, model.validation_scores_)
     assert confident.snapshot_epochs_ == [i + 1 for i in select_epochs(
         model.validation_scores_, y_val, "auc_gmean", 3, "confidence")]

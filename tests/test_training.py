@@ -32,7 +32,7 @@ def test_cardio_ten_epochs():
 def test_selected_epoch_is_restored_and_chosen_on_validation():
     X, y = separable_data(rows=300, features=5, seed=4)
     X_val, y_val = separable_data(rows=200, features=5, seed=5)
-    model = EALGAN(max_epochs=6, batch_size=64, ensemble_num=4,
+    model = EALGAN(max_epochs=6, batch_size=64, ensemble_num=4, select_ties="earliest",
                    **PORT_SETTINGS).fit(X, y, X_val, y_val)
     history = model.history_
     measures = [(r["val_auc"] * r["val_gmean"], r["val_auc"]) for r in history]

@@ -35,7 +35,7 @@ class EALGANConfig:
     SN_generator_hidden: bool = True   # False: the authors' plain generator middle layers
     select_metric: str = "auc_gmean"
     select_top_k: int = 10
-    select_ties: str = "earliest"   # or "confidence": lower validation balanced log-loss
+    select_ties: str = "confidence"   # or "earliest" (the rule before it, configs/default.yaml)
     tune: bool = False      # choose the settings among tuning.CANDIDATES on validation
     tune_seeds: int = 2     # training seeds per candidate when tuning
     validation_fraction: float = 0.25  # held out by fit() when no validation part is given
