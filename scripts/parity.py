@@ -3,7 +3,7 @@
     .venv/bin/python scripts/parity.py setup
     .venv/bin/python scripts/parity.py run --official_code PATH [--datasets ...]
                                            [--seeds 42 43 44] [--max_epochs 50] [--threads 1]
-                                           [--fixed_order]
+                                           [--fixed_order | --frozen_scoring]
     .venv/bin/python scripts/parity.py report
 
 `setup` makes .venv-parity from requirements-parity.txt (torch and what the
@@ -20,6 +20,9 @@ and training-part scaling (preprocess.prepare):
 With --fixed_order this port trains with --shuffle False instead (rows
 "mindspore_fixed_order"): the authors' loop draws a permutation every epoch
 but never applies it, so their batches are the same every epoch.
+With --frozen_scoring only their code runs, scoring in eval mode (rows
+"official_frozen_scoring"; see scripts/parity_official.py): a diagnostic
+of the spectral-norm state their scoring passes move.
 Their own rule keeps the epoch with the best *training* AUC x Gmean; the
 comparison gives them this port's validation rule too (from their
 per-epoch validation scores), and reports both.  Test parts are scored only
@@ -57,6 +60,7 @@ READMES = [os.path.join(ROOT, name) for name in ("README.md", "README_CN.md")]
 README_BLOCK = "parity"   # <!-- parity:begin --> ... <!-- parity:end --> in both READMEs
 PORT, OFFICIAL = "mindspore", "official"
 PORT_FIXED = "mindspore_fixed_order"   # this port with the authors' fixed batch order
+OFFICIAL_FROZEN = "official_frozen_scoring"   # their code scoring in eval mode
 VALIDATION_RULE, TRAIN_RULE = "validation", "official_train"
 
 
@@ -87,11 +91,12 @@ def port_command(dataset, seed, max_epochs, threads, workdir, shuffle=True):
             "--shuffle", str(shuffle)]
 
 
-def official_command(code_dir, split, output, seed, max_epochs, threads):
+def official_command(code_dir, split, output, seed, max_epochs, threads, frozen_scoring=False):
     """scripts/parity_official.py in .venv-parity: their code on one prepared split."""
     return [os.path.join(PARITY_VENV, "bin", "python"),
             os.path.join(ROOT, "scripts", "parity_official.py"), code_dir, split, output,
-            "--seed", str(seed), "--max_epochs", str(max_epochs), "--threads", str(threads)]
+            "--seed", str(seed), "--max_epochs", str(max_epochs), "--threads", str(threads),
+            *(["--frozen_scoring"] if frozen_scoring else [])]
 
 
 def run_measured(command):
@@ -121,7 +126,7 @@ def run_port(dataset, seed, max_epochs, threads, shuffle=True):
                 peak_mb)]
 
 
-def official_rows(dataset, seed, curves, y_val, y_test):
+def official_rows(dataset, seed, curves, y_val, y_test, implementation=OFFICIAL):
     """Their run under their training rule and under this port's validation rule."""
     from models.eal_gan.selection import select_epochs
     from models.utils.metrics import auc_score, gmean_score
@@ -131,26 +136,30 @@ def official_rows(dataset, seed, curves, y_val, y_test):
     rows = []
     for rule, epoch in chosen.items():
         scores = curves["test_scores"][epoch]
-        rows.append(row(dataset, seed, len(seconds), OFFICIAL, rule, auc_score(y_test, scores),
+        rows.append(row(dataset, seed, len(seconds), implementation, rule,
+                        auc_score(y_test, scores),
                         gmean_score(y_test, scores), epoch + 1, seconds, sum(seconds),
                         float(curves["peak_mb"])))
     return rows
 
 
-def run_official(code_dir, dataset, seed, data, max_epochs, threads):
+def run_official(code_dir, dataset, seed, data, max_epochs, threads, frozen_scoring=False):
+    implementation = OFFICIAL_FROZEN if frozen_scoring else OFFICIAL
     os.makedirs(RUNS_DIR, exist_ok=True)
     split = os.path.join(RUNS_DIR, f"{dataset}_{seed}_split.npz")
-    curves = os.path.join(RUNS_DIR, f"{dataset}_{seed}_{max_epochs}_official.npz")
+    curves = os.path.join(RUNS_DIR, f"{dataset}_{seed}_{max_epochs}_{implementation}.npz")
     if not os.path.exists(curves):
         write_split(data, split)
         code, peak_mb, output = run_measured(official_command(
-            code_dir, split, curves + ".partial.npz", seed, max_epochs, threads))
+            code_dir, split, curves + ".partial.npz", seed, max_epochs, threads,
+            frozen_scoring))
         if code != 0:
             raise RuntimeError(f"the authors' code failed on {dataset} seed {seed}:\n{output}")
         os.replace(curves + ".partial.npz", curves)
         os.remove(split)
     with np.load(curves) as loaded:
-        return official_rows(dataset, seed, dict(loaded), data.y["val"], data.y["test"])
+        return official_rows(dataset, seed, dict(loaded), data.y["val"], data.y["test"],
+                             implementation)
 
 
 def row(dataset, seed, max_epochs, implementation, rule, auc, gmean, epoch, seconds,
@@ -184,6 +193,7 @@ def write_table(rows, path=TABLE):
 
 def run(options):
     port = PORT_FIXED if options.fixed_order else PORT
+    official = OFFICIAL_FROZEN if options.frozen_scoring else OFFICIAL
     for dataset in options.datasets:
         table = load_table(resolve_data_file(os.path.join(ROOT, "data"), dataset))
         for seed in options.seeds:
@@ -192,10 +202,11 @@ def run(options):
                     == (dataset, seed, options.max_epochs)}
             data = prepare(table, seed)
             new = []
-            if OFFICIAL not in done:
+            if official not in done:
                 new += run_official(options.official_code, dataset, seed, data,
-                                    options.max_epochs, options.threads)
-            if port not in done:
+                                    options.max_epochs, options.threads,
+                                    options.frozen_scoring)
+            if port not in done and not options.frozen_scoring:
                 new += run_port(dataset, seed, options.max_epochs, options.threads,
                                 shuffle=not options.fixed_order)
             if new:
@@ -205,19 +216,20 @@ def run(options):
                       flush=True)
 
 
-def summarize(rows, port=PORT):
+def summarize(rows, port=PORT, official=OFFICIAL):
     """Per dataset: mean and std over seeds of each (implementation, rule), paired differences.
 
-    `port` names this port's rows to pair with theirs (PORT or PORT_FIXED).
+    `port` and `official` name the rows paired: this port's (PORT or
+    PORT_FIXED) and theirs (OFFICIAL or OFFICIAL_FROZEN).
     """
     by_key = {}
     for r in rows:
         by_key.setdefault((r["dataset"], r["implementation"], r["rule"]), {})[int(r["seed"])] = r
-    port_official = [(port, VALIDATION_RULE), (OFFICIAL, VALIDATION_RULE)]
+    port_official = [(port, VALIDATION_RULE), (official, VALIDATION_RULE)]
     summary = []
     for dataset in sorted({r["dataset"] for r in rows}):
         runs = {key: by_key.get((dataset, *key), {}) for key in
-                [(port, VALIDATION_RULE), (OFFICIAL, VALIDATION_RULE), (OFFICIAL, TRAIN_RULE)]}
+                [(port, VALIDATION_RULE), (official, VALIDATION_RULE), (official, TRAIN_RULE)]}
         seeds = sorted(set.intersection(*(set(runs[k]) for k in port_official)))
         if not seeds:
             continue
@@ -252,31 +264,46 @@ def report(rows):
                       "seed; *within spread* when it is no larger than the larger of the two seed "
                       "standard deviations. Speed-up: their seconds over ours (per epoch: median "
                       "of epochs after the first; whole fit: with compiling).", "",
-                      report_table(rows), *batch_order_section(rows)]) + "\n"
+                      report_table(rows), *diagnostic_sections(rows)]) + "\n"
 
 
-def batch_order_section(rows):
-    """PARITY.md lines pairing this port's --fixed_order runs with theirs (none: no lines)."""
-    fixed = summarize(rows, PORT_FIXED)
-    if not fixed:
-        return []
-    shuffled = {e["dataset"]: e for e in summarize(rows)}
-    lines = ["", "## Batch order", "",
-             "Their loop draws a permutation every epoch and never applies it, so their "
-             "batches are the same rows in the same order every epoch; this port reshuffles. "
-             "`parity.py run --fixed_order` trains this port with `--shuffle False`, their order. "
-             "Test AUC, mean ± std over seeds; the difference is the fixed-order port minus "
-             "theirs, paired by seed.", "",
-             "| Data | Seeds | Port AUC, reshuffled | Port AUC, fixed order | Official AUC "
-             "| AUC diff, fixed order | Within spread |",
-             "|---|---|---|---|---|---|---|"]
-    for e in fixed:
-        reshuffled = shuffled.get(e["dataset"], {}).get("port_test_auc", (np.nan, np.nan))
-        lines.append(f"| {e['dataset']} | {len(e['seeds'])} | {reshuffled[0]:.4f} ± "
-                     f"{reshuffled[1]:.4f} | {e['port_test_auc'][0]:.4f} ± "
-                     f"{e['port_test_auc'][1]:.4f} | {e['official_test_auc'][0]:.4f} ± "
-                     f"{e['official_test_auc'][1]:.4f} | {e['auc_difference']:+.4f} | "
-                     f"{'yes' if e['within_spread'] else 'no'} |")
+DIAGNOSTICS = [
+    ("Batch order", PORT_FIXED, OFFICIAL,
+     "Their loop draws a permutation every epoch and never applies it, so their batches are "
+     "the same rows in the same order every epoch; this port reshuffles. `parity.py run "
+     "--fixed_order` trains this port with `--shuffle False`, their order, against their "
+     "code as it is."),
+    ("Spectral-norm state while scoring", PORT_FIXED, OFFICIAL_FROZEN,
+     "Their networks never leave training mode, so every scoring pass (their training "
+     "sample, validation and test, each epoch) advances the power iteration of their "
+     "spectral norms; this port's scoring leaves it alone. `parity.py run --frozen_scoring` "
+     "runs their code with its scoring in eval mode (a run-time wrapper around their "
+     "`predict`, no edit), against this port in their batch order."),
+]
+
+
+def diagnostic_sections(rows):
+    """PARITY.md sections pairing the diagnostic runs (none recorded: no lines)."""
+    lines = []
+    reference = {e["dataset"]: e for e in summarize(rows)}
+    for title, port, official, text in DIAGNOSTICS:
+        paired = summarize(rows, port, official)
+        if not paired:
+            continue
+        lines += ["", f"## {title}", "", text + " Test AUC, mean ± std over seeds; the "
+                  "difference is the first minus the second, paired by seed.", "",
+                  f"| Data | Seeds | Port AUC, reshuffled | Official AUC | {port} AUC "
+                  f"| {official} AUC | AUC diff | Within spread |",
+                  "|---|---|---|---|---|---|---|---|"]
+        for e in paired:
+            plain = reference.get(e["dataset"], {})
+            cells = [plain.get(k, (np.nan, np.nan)) for k in ("port_test_auc",
+                                                             "official_test_auc")]
+            cells += [e["port_test_auc"], e["official_test_auc"]]
+            lines.append(f"| {e['dataset']} | {len(e['seeds'])} | "
+                         + " | ".join(f"{m:.4f} ± {s:.4f}" for m, s in cells)
+                         + f" | {e['auc_difference']:+.4f} | "
+                         f"{'yes' if e['within_spread'] else 'no'} |")
     return lines
 
 
@@ -324,8 +351,11 @@ def main(argv=None):
     runner.add_argument("--seeds", nargs="+", type=int, default=[42, 43, 44])
     runner.add_argument("--max_epochs", type=int, default=50)
     runner.add_argument("--threads", type=int, default=1)
-    runner.add_argument("--fixed_order", action="store_true",
-                        help="train this port with the authors' fixed batch order")
+    variant = runner.add_mutually_exclusive_group()
+    variant.add_argument("--fixed_order", action="store_true",
+                         help="train this port with the authors' fixed batch order")
+    variant.add_argument("--frozen_scoring", action="store_true",
+                         help="run only their code, scoring in eval mode (a diagnostic)")
     commands.add_parser("report")
     options = parser.parse_args(argv)
     if options.command == "setup":

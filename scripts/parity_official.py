@@ -1,7 +1,7 @@
 """Train the authors' EAL-GAN (PyTorch) on one prepared split; run by scripts/parity.py.
 
     .venv-parity/bin/python scripts/parity_official.py OFFICIAL_CODE SPLIT.npz OUT.npz
-                            --seed S --max_epochs N
+                            --seed S --max_epochs N [--frozen_scoring]
 
 OFFICIAL_CODE is a checkout of github.com/smallcube/EAL-GAN; its files are
 imported, never edited.  Two run-time shims make them run on current
@@ -20,6 +20,12 @@ OUT.npz holds, per epoch, their train AUC / Gmean (their selection measure),
 the validation and test scores and the training seconds, and the peak
 memory; scripts/parity.py computes every other number with this
 repository's metrics, for both implementations alike.
+
+--frozen_scoring is a diagnostic, not their behaviour: their networks never
+leave training mode, so each scoring pass advances the spectral-norm power
+iteration (their u vectors).  With it, every predict() call, theirs
+included, runs with the discriminators in eval mode, which leaves u alone,
+as this port's scoring does.
 """
 import argparse
 import builtins
@@ -48,6 +54,19 @@ def import_official(code_dir):
     return eal_module.EAL_GAN, utils_module.parse_args, utils_module.prepare_z_y
 
 
+def frozen(predict, networks):
+    """predict() run with `networks` in eval mode, so that scoring moves no spectral-norm state."""
+    def predict_in_eval_mode(*args, **kwargs):
+        for network in networks:
+            network.eval()
+        try:
+            return predict(*args, **kwargs)
+        finally:
+            for network in networks:
+                network.train()
+    return predict_in_eval_mode
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("official_code")
@@ -56,6 +75,7 @@ def main():
     parser.add_argument("--seed", type=int, required=True)
     parser.add_argument("--max_epochs", type=int, required=True)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--frozen_scoring", action="store_true")
     options = parser.parse_args()
 
     import torch
@@ -74,6 +94,8 @@ def main():
     torch.manual_seed(options.seed)
     model = EAL_GAN(args, tensors["X_train"].float(), tensors["y_train"].long(),
                     tensors["X_val"].float(), tensors["y_val"].long())
+    if options.frozen_scoring:
+        model.predict = frozen(model.predict, model.NetD_Ensemble)
     # what their fit() sets up before its epoch loop
     z, y = prepare_z_y(model.batch_size, model.dim_z, 2, device=model.device)
     model.train_history = collections.defaultdict(list)

@@ -87,21 +87,56 @@ def test_fixed_order_runs_train_unshuffled_and_are_paired_with_theirs_separately
     assert vars(train_eval.resolve_settings(command[2:]))["shuffle"] is False
     assert vars(train_eval.resolve_settings(
         parity.port_command("cardio", 44, 50, 1, str(tmp_path))[2:]))["shuffle"] is True
+    assert "--frozen_scoring" not in parity.official_command("code", "s", "o", 42, 50, 1)
+    assert parity.official_command("code", "s", "o", 42, 50, 1, True)[-1] == "--frozen_scoring"
     rows = []
-    for seed, (port, fixed, official) in zip((42, 43), [(0.95, 0.91, 0.90), (0.97, 0.92, 0.93)]):
+    for seed, (port, fixed, official, frozen) in zip((42, 43), [(0.95, 0.91, 0.90, 0.92),
+                                                                (0.97, 0.92, 0.93, 0.94)]):
         rows += [fake_row("set", seed, parity.PORT, "validation", port, 1.0),
                  fake_row("set", seed, parity.PORT_FIXED, "validation", fixed, 1.0),
                  fake_row("set", seed, parity.OFFICIAL, "validation", official, 3.0),
-                 fake_row("set", seed, parity.OFFICIAL, "official_train", official, 3.0)]
+                 fake_row("set", seed, parity.OFFICIAL, "official_train", official, 3.0),
+                 fake_row("set", seed, parity.OFFICIAL_FROZEN, "validation", frozen, 3.0),
+                 fake_row("set", seed, parity.OFFICIAL_FROZEN, "official_train", frozen, 3.0)]
     (main,) = parity.summarize(rows)
     (fixed,) = parity.summarize(rows, parity.PORT_FIXED)
+    (both,) = parity.summarize(rows, parity.PORT_FIXED, parity.OFFICIAL_FROZEN)
     assert main["auc_difference"] == pytest.approx(0.045)
     assert fixed["auc_difference"] == pytest.approx(0.0)
-    section = parity.batch_order_section(rows)
-    assert "| set | 2 | 0.9600 ± 0.0100 | 0.9150 ± 0.0050 | 0.9150 ± 0.0150 | +0.0000 | yes |" \
-        in section
-    assert parity.batch_order_section([r for r in rows if r["implementation"]
-                                       != parity.PORT_FIXED]) == []
+    assert both["auc_difference"] == pytest.approx(-0.015)
+    text = "\n".join(parity.diagnostic_sections(rows))
+    assert text.count("\n| set | 2 | 0.9600 ± 0.0100 | 0.9150 ± 0.0150 | 0.9150 ± 0.0050 | ") == 2
+    assert "| 0.9150 ± 0.0150 | +0.0000 | yes |" in text
+    assert "| 0.9300 ± 0.0100 | -0.0150 | no |" in text
+    assert parity.diagnostic_sections([r for r in rows if r["implementation"]
+                                       in (parity.PORT, parity.OFFICIAL)]) == []
+
+
+def test_frozen_scoring_scores_in_eval_mode_and_restores_training_mode():
+    import parity_official
+
+    class Network:
+        training = True
+
+        def eval(self):
+            self.training = False
+
+        def train(self):
+            self.training = True
+    networks = [Network(), Network()]
+    seen = []
+
+    def predict(x):
+        seen.append([n.training for n in networks])
+        if x is None:
+            raise ValueError("no rows")
+        return x
+    wrapped = parity_official.frozen(predict, networks)
+    assert wrapped(3) == 3 and seen == [[False, False]]
+    assert all(n.training for n in networks)
+    with pytest.raises(ValueError):
+        wrapped(None)
+    assert all(n.training for n in networks)
 
 
 def test_both_readmes_carry_the_parity_table_that_report_writes_now():
