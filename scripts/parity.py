@@ -121,9 +121,8 @@ def run_port(dataset, seed, max_epochs, threads, shuffle=True):
         with open(os.path.join(folder, "history.csv"), newline="") as handle:
             seconds = [float(row["seconds"]) for row in csv.DictReader(handle)]
     return [row(dataset, seed, max_epochs, PORT if shuffle else PORT_FIXED, VALIDATION_RULE,
-                meta["test_auc"],
-                meta["test_gmean"], meta["selected_epoch"], seconds, meta["train_seconds"],
-                peak_mb)]
+                meta["test_auc"], meta["test_gmean"], meta["selected_epoch"], seconds,
+                meta["train_seconds"], peak_mb)]
 
 
 def official_rows(dataset, seed, curves, y_val, y_test, implementation=OFFICIAL):
@@ -137,9 +136,8 @@ def official_rows(dataset, seed, curves, y_val, y_test, implementation=OFFICIAL)
     for rule, epoch in chosen.items():
         scores = curves["test_scores"][epoch]
         rows.append(row(dataset, seed, len(seconds), implementation, rule,
-                        auc_score(y_test, scores),
-                        gmean_score(y_test, scores), epoch + 1, seconds, sum(seconds),
-                        float(curves["peak_mb"])))
+                        auc_score(y_test, scores), gmean_score(y_test, scores), epoch + 1,
+                        seconds, sum(seconds), float(curves["peak_mb"])))
     return rows
 
 

@@ -24,6 +24,7 @@ the candidate with the best mean held-out AUC x Gmean over the seeds, with
 its scores as the reason.
 """
 import argparse
+import collections
 import csv
 import functools
 import glob
@@ -155,8 +156,8 @@ def compare_rules(fits):
     write_csv(SELECTION_TABLE, rows)
     print_rule_summary(rows)
     fit_of = operator.itemgetter("Data", "Seed", "Candidate")
-    everywhere = {fit for fit in map(fit_of, rows)
-                  if sum(fit_of(r) == fit for r in rows) == len(RULES)}
+    everywhere = {fit for fit, judged in collections.Counter(map(fit_of, rows)).items()
+                  if judged == len(RULES)}
     print(f"paired, over the {len(everywhere)} fits that every rule judged:")
     print_rule_summary([r for r in rows if fit_of(r) in everywhere])
 
