@@ -1,4 +1,5 @@
 """Snapshot selection, the step-budget schedule and settings tuning: all on validation only."""
+import csv
 import dataclasses
 import itertools
 import os
@@ -239,3 +240,26 @@ def test_tune_compare_keeps_rows_of_fits_recorded_elsewhere(tmp_path):
     assert kept == [{"Data": "glass", "Seed": 42, "Candidate": "port", "Held-out AUC": 0.9,
                      "Batch": 16}]
     assert tune.earlier_rows(str(tmp_path / "absent.csv"), []) == []
+
+
+def test_tune_compare_judges_every_rule_and_pairs_the_fits_every_rule_judged(tmp_path, capsys,
+                                                                               monkeypatch):
+    sys.path.insert(0, os.path.join(ROOT, "scripts"))
+    import tune
+    table = tmp_path / "selection.csv"
+    monkeypatch.setattr(tune, "SELECTION_TABLE", str(table))
+    # a row judged elsewhere, before the tie-break existed (no Ties column)
+    tune.write_csv(str(table), [{"Data": "lympho", "Seed": 42, "Candidate": "port",
+                                 "Metric": "auc", "Top k": 1, "Held-out AUC": 0.5,
+                                 "Held-out Gmean": 0.5}])
+    scores, y = curves(epochs=12, rows=40, anomalies=6)
+    tune.compare_rules([("glass", 42, "official", {"val_scores": scores, "y_val": y})])
+    rows = list(csv.DictReader(open(table, newline="")))
+    assert len(rows) == 1 + len(tune.RULES)
+    assert rows[0]["Ties"] == "earliest"
+    judged = {(r["Metric"], int(r["Top k"]), r["Ties"]): float(r["Held-out AUC"])
+              for r in rows[1:]}
+    assert set(judged) == set(tune.RULES)
+    auc, _ = cross_fit(scores, y, "auc_gmean", 10, np.random.default_rng(42), ties="confidence")
+    assert judged["auc_gmean", 10, "confidence"] == round(auc, 4)
+    assert "paired, over the 1 fits that every rule judged" in capsys.readouterr().out
