@@ -254,7 +254,8 @@ def test_tune_compare_judges_every_rule_and_pairs_the_fits_every_rule_judged(tmp
                                  "Held-out Gmean": 0.5}])
     scores, y = curves(epochs=12, rows=40, anomalies=6)
     tune.compare_rules([("glass", 42, "official", {"val_scores": scores, "y_val": y})])
-    rows = list(csv.DictReader(open(table, newline="")))
+    with open(table, newline="") as handle:
+        rows = list(csv.DictReader(handle))
     assert len(rows) == 1 + len(tune.RULES)
     assert rows[0]["Ties"] == "earliest"
     judged = {(r["Metric"], int(r["Top k"]), r["Ties"]): float(r["Held-out AUC"])
