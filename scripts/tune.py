@@ -16,8 +16,9 @@ in train_eval.py and never scored.
 - each selection rule (validation metric x top-k snapshots) by cross-fitting
   on validation (models/eal_gan/selection.py cross_fit), over every recorded fit:
   results/selection.csv;
-- each candidate per dataset under the configured rule, the quantity
-  `--tune True` maximises: results/tuning.csv.
+- each candidate per dataset under the dataset's configured rule (its
+  select_metric, select_top_k and select_ties: what the shipped model and
+  `--tune True` use), read from those rows: results/tuning.csv.
 
 `configs` writes configs/DATASET.yaml for every dataset of results/tuning.csv:
 the candidate with the best mean held-out AUC x Gmean over the seeds, with
@@ -43,7 +44,7 @@ from models.utils import runtime  # noqa: E402
 from models.eal_gan.selection import (SELECTION_METRICS, SELECTION_TIES,  # noqa: E402
                                       cross_fit_rules)
 from models.eal_gan.tuning import (CANDIDATES, TUNED_KEYS, candidate_config,  # noqa: E402
-                                   candidate_settings, judge_fit, objective)
+                                   candidate_settings, objective)
 from dataloader import ODDS_DATASETS, load_table, resolve_data_file  # noqa: E402
 from preprocess import prepare  # noqa: E402
 from train_eval import model_config, resolve_settings  # noqa: E402
@@ -56,6 +57,7 @@ RULES = [(metric, k, ties) for metric in SELECTION_METRICS for k in (1, 3, 5, 10
          for ties in SELECTION_TIES if ties == "earliest" or metric == "auc_gmean"]
 DEFAULT_TRAIN_STEPS = EALGAN().train_steps
 TEXT_COLUMNS = ("Data", "Candidate", "Metric", "Ties")
+FIT_OF = operator.itemgetter("Data", "Seed", "Candidate")
 
 
 def run_path(dataset, seed, candidate):
@@ -70,8 +72,17 @@ def base_config(dataset, seed):
     must not lengthen the candidates tuned on top of it.
     """
     return model_config(resolve_settings(["--data_name", dataset, "--seed", str(seed),
-                                          "--select_top_k", "1",
                                           "--train_steps", str(DEFAULT_TRAIN_STEPS)]))
+
+
+def configured_rule(dataset, seed):
+    """(metric, k, ties) the dataset's configuration selects epochs with."""
+    config = base_config(dataset, seed)
+    rule = (config.select_metric, int(config.select_top_k), config.select_ties)
+    if rule not in RULES:
+        raise SystemExit(f"error: {dataset} selects epochs by {rule}, a rule tune.py does "
+                         f"not judge; judged rules are {RULES}")
+    return rule
 
 
 def record(dataset, seed, candidate, data):
@@ -127,7 +138,7 @@ def earlier_rows(path, fits):
     with open(path, newline="", encoding="utf-8") as handle:
         rows = [{key: value if key in TEXT_COLUMNS else cell_value(value)
                  for key, value in row.items()} for row in csv.DictReader(handle)]
-    return [row for row in rows if (row["Data"], row["Seed"], row["Candidate"]) not in here]
+    return [row for row in rows if FIT_OF(row) not in here]
 
 
 def cell_value(text):
@@ -155,11 +166,11 @@ def compare_rules(fits):
                          "Held-out AUC": round(auc, 4), "Held-out Gmean": round(gmean, 4)})
     write_csv(SELECTION_TABLE, rows)
     print_rule_summary(rows)
-    fit_of = operator.itemgetter("Data", "Seed", "Candidate")
-    everywhere = {fit for fit, judged in collections.Counter(map(fit_of, rows)).items()
+    everywhere = {fit for fit, judged in collections.Counter(map(FIT_OF, rows)).items()
                   if judged == len(RULES)}
     print(f"paired, over the {len(everywhere)} fits that every rule judged:")
-    print_rule_summary([r for r in rows if fit_of(r) in everywhere])
+    print_rule_summary([r for r in rows if FIT_OF(r) in everywhere])
+    return rows
 
 
 def print_rule_summary(rows):
@@ -178,23 +189,35 @@ def print_rule_summary(rows):
               f"{spread[1]:7.4f} {len(mine)}")
 
 
-def compare_candidates(fits):
-    """Every candidate per dataset and seed under each dataset's configured rule."""
-    rows = earlier_rows(TUNING_TABLE, fits)
+def compare_candidates(fits, selection_rows):
+    """Every candidate per dataset and seed under the dataset's configured rule.
+
+    The held-out scores are the selection row of that rule (the same
+    cross-fit as judge_fit); the cost columns come from the fit's file, or
+    from the earlier table for fits recorded elsewhere.
+    """
+    costs = {FIT_OF(row): row for row in earlier_rows(TUNING_TABLE, fits)}
     for dataset, seed, candidate, saved in fits:
-        config = base_config(dataset, seed)
-        auc, gmean = judge_fit(saved["val_scores"], saved["y_val"], config, seed)
-        rows.append({"Data": dataset, "Seed": seed, "Candidate": candidate,
-                     "Held-out AUC": round(auc, 4), "Held-out Gmean": round(gmean, 4),
-                     "Batch": int(saved["batch_size"]), "Epochs": int(saved["epochs"]),
-                     "Seconds": round(float(saved["seconds"]), 1)})
+        costs[dataset, seed, candidate] = {"Batch": int(saved["batch_size"]),
+                                           "Epochs": int(saved["epochs"]),
+                                           "Seconds": round(float(saved["seconds"]), 1)}
+    rows = []
+    for row in sorted(selection_rows, key=FIT_OF):
+        fit = FIT_OF(row)
+        if (row["Metric"], row["Top k"], row["Ties"]) != configured_rule(*fit[:2]):
+            continue
+        if fit not in costs:
+            raise SystemExit(f"error: {fit} is judged in {SELECTION_TABLE} but has neither a "
+                             f"file in {RUNS_DIR} nor a row in {TUNING_TABLE}")
+        rows.append({"Data": fit[0], "Seed": fit[1], "Candidate": fit[2],
+                     "Held-out AUC": row["Held-out AUC"], "Held-out Gmean": row["Held-out Gmean"],
+                     **{key: costs[fit][key] for key in ("Batch", "Epochs", "Seconds")}})
     write_csv(TUNING_TABLE, rows)
-    means = {}
     for candidate in CANDIDATES:
         mine = [r for r in rows if r["Candidate"] == candidate]
         if mine:
-            means[candidate] = np.mean([r["Held-out AUC"] * r["Held-out Gmean"] for r in mine])
-            print(f"{candidate:16s} mean held-out AUC x Gmean {means[candidate]:.4f} "
+            mean = np.mean([r["Held-out AUC"] * r["Held-out Gmean"] for r in mine])
+            print(f"{candidate:16s} mean held-out AUC x Gmean {mean:.4f} "
                   f"over {len(mine)} fits, {sum(r['Seconds'] for r in mine):.0f}s")
     for dataset, (winner, _, _) in sorted(winners(rows).items()):
         print(f"{dataset:12s} -> {winner}")
@@ -265,8 +288,7 @@ def main():
     args = parser.parse_args()
     if args.action == "compare":
         fits = recorded_fits()
-        compare_rules(fits)
-        compare_candidates(fits)
+        compare_candidates(fits, compare_rules(fits))
         return
     if args.action == "configs":
         write_configs()

@@ -16,12 +16,12 @@ from models.utils.metrics import auc_score, gmean_score
 from models.eal_gan.selection import TopK, cross_fit, select_epochs, validation_measure
 
 
-def curves(epochs=12, rows=40, anomalies=5, seed=0):
-    """Noisy per-epoch validation scores that get better with the epoch."""
+def curves(epochs=12, rows=40, anomalies=5, seed=0, gain=0.4):
+    """Noisy per-epoch validation scores that get better with the epoch (by `gain` in all)."""
     rng = np.random.default_rng(seed)
     y = np.zeros(rows, dtype=int)
     y[:anomalies] = 1
-    signal = np.linspace(0.0, 0.4, epochs)[:, None] * (2 * y - 1)
+    signal = np.linspace(0.0, gain, epochs)[:, None] * (2 * y - 1)
     return np.clip(0.5 + signal + rng.normal(0, 0.15, (epochs, rows)), 0, 1), y
 
 
@@ -264,3 +264,27 @@ def test_tune_compare_judges_every_rule_and_pairs_the_fits_every_rule_judged(tmp
     auc, _ = cross_fit(scores, y, "auc_gmean", 10, np.random.default_rng(42), ties="confidence")
     assert judged["auc_gmean", 10, "confidence"] == round(auc, 4)
     assert "paired, over the 1 fits that every rule judged" in capsys.readouterr().out
+
+
+def test_tune_compare_judges_candidates_by_the_configured_rule(tmp_path, monkeypatch):
+    sys.path.insert(0, os.path.join(ROOT, "scripts"))
+    import tune
+    monkeypatch.setattr(tune, "SELECTION_TABLE", str(tmp_path / "selection.csv"))
+    monkeypatch.setattr(tune, "TUNING_TABLE", str(tmp_path / "tuning.csv"))
+    scores, y = curves(epochs=30, rows=40, anomalies=6, gain=0.1)  # top 1 and 10 differ
+    saved = {"val_scores": scores, "y_val": y, "batch_size": 16, "epochs": 30, "seconds": 2.5}
+    tune.compare_candidates([("glass", 42, "port", saved)],
+                            tune.compare_rules([("glass", 42, "port", saved)]))
+    with open(tmp_path / "tuning.csv", newline="") as handle:
+        (row,) = list(csv.DictReader(handle))
+    config = tune.base_config("glass", 42)
+    assert config.select_top_k == 10  # the shipped model's rule, not the single best epoch
+    auc, gmean = tuning.judge_fit(scores, y, config, 42)  # what `--tune True` maximises
+    assert (float(row["Held-out AUC"]), float(row["Held-out Gmean"])) == (round(auc, 4),
+                                                                          round(gmean, 4))
+    assert (row["Batch"], row["Epochs"], row["Seconds"]) == ("16", "30", "2.5")
+    # a fit judged elsewhere whose cost row is missing cannot be tabled
+    orphan = {"Data": "glass", "Seed": 43, "Candidate": "port", "Metric": "auc_gmean",
+              "Top k": 10, "Ties": "confidence", "Held-out AUC": 0.9, "Held-out Gmean": 0.8}
+    with pytest.raises(SystemExit, match="neither a file"):
+        tune.compare_candidates([], [orphan])
