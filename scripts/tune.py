@@ -252,8 +252,8 @@ def write_configs():
                  "(models/eal_gan/tuning.py)",
                  f"# on validation of seeds {', '.join(seeds)}: held-out AUC {auc:.4f}, "
                  f"Gmean {gmean:.4f},",
-                 f"# the best mean AUC x Gmean of {tried} candidates "
-                 "(results/tuning.csv)."]
+                 f"# the best mean AUC x Gmean of {tried} candidates (results/tuning.csv),",
+                 "# each judged by this config's epoch rule."]
         settings = candidate_settings(EALGAN().config, candidate)
         lines += [f"{key}: {yaml_value(settings[key])}" for key in TUNED_KEYS]
         with open(path + ".tmp", "w", encoding="utf-8") as handle:
