@@ -219,12 +219,15 @@ def compare_candidates(fits, selection_rows):
             mean = np.mean([r["Held-out AUC"] * r["Held-out Gmean"] for r in mine])
             print(f"{candidate:16s} mean held-out AUC x Gmean {mean:.4f} "
                   f"over {len(mine)} fits, {sum(r['Seconds'] for r in mine):.0f}s")
-    for dataset, (winner, _, _) in sorted(winners(rows).items()):
+    for dataset, (winner, _, _, _) in sorted(winners(rows).items()):
         print(f"{dataset:12s} -> {winner}")
 
 
 def winners(rows):
-    """dataset -> (candidate, mean held-out AUC, mean held-out Gmean) with the best objective."""
+    """dataset -> (candidate, mean held-out AUC, mean held-out Gmean, candidates tied with it).
+
+    The best objective wins; among equals, the earlier candidate of CANDIDATES.
+    """
     best = {}
     for dataset in sorted({r["Data"] for r in rows}):
         scored = []
@@ -233,10 +236,10 @@ def winners(rows):
             if mine:
                 auc = float(np.mean([r["Held-out AUC"] for r in mine]))
                 gmean = float(np.mean([r["Held-out Gmean"] for r in mine]))
-                scored.append((objective(auc, gmean), -order, candidate, auc, gmean, len(mine)))
-        _, _, candidate, auc, gmean, seeds = max(scored)
-        best[dataset] = (candidate, auc, gmean, seeds)
-    return {d: (c, a, g) for d, (c, a, g, _) in best.items()}
+                scored.append((objective(auc, gmean), -order, candidate, auc, gmean))
+        top, _, candidate, auc, gmean = max(scored)
+        best[dataset] = (candidate, auc, gmean, sum(s[0] == top for s in scored) - 1)
+    return best
 
 
 def write_configs():
@@ -244,16 +247,19 @@ def write_configs():
         rows = [{**r, "Held-out AUC": float(r["Held-out AUC"]),
                  "Held-out Gmean": float(r["Held-out Gmean"])} for r in csv.DictReader(handle)]
     seeds = sorted({r["Seed"] for r in rows})
-    for dataset, (candidate, auc, gmean) in winners(rows).items():
+    for dataset, (candidate, auc, gmean, tied) in winners(rows).items():
         tried = len({r["Candidate"] for r in rows if r["Data"] == dataset})
+        reason = (f"# the best mean AUC x Gmean of {tried} candidates (results/tuning.csv),"
+                  if not tied else
+                  f"# tied with {tied} of the other {tried - 1} candidates on mean AUC x Gmean "
+                  "(results/tuning.csv),\n# so the first of them in tuning.py's order,")
         path = os.path.join(ROOT, "configs", f"{dataset}.yaml")
         kept = keep_untuned(path)
         lines = [f"# {dataset}: scripts/tune.py chose candidate {candidate!r} "
                  "(models/eal_gan/tuning.py)",
                  f"# on validation of seeds {', '.join(seeds)}: held-out AUC {auc:.4f}, "
                  f"Gmean {gmean:.4f},",
-                 f"# the best mean AUC x Gmean of {tried} candidates (results/tuning.csv),",
-                 "# each judged by this config's epoch rule."]
+                 reason, "# each judged by this config's epoch rule."]
         settings = candidate_settings(EALGAN().config, candidate)
         lines += [f"{key}: {yaml_value(settings[key])}" for key in TUNED_KEYS]
         with open(path + ".tmp", "w", encoding="utf-8") as handle:

@@ -196,6 +196,26 @@ def test_tune_keeps_the_best_candidate_fit_with_the_run_seed():
         (c["lr_d"], s) for c in tuning.CANDIDATES.values() for s in (7, 8))
 
 
+class PerfectDetector(FakeDetector):
+    """Every candidate separates validation perfectly: validation cannot tell them apart."""
+
+    def fit(self, X, y, X_val, y_val):
+        self.validation_scores_ = np.tile(np.where(y_val == 1, 0.9, 0.1), (5, 1))
+        return self
+
+
+def test_candidates_tied_on_validation_go_to_the_default_settings():
+    _, y_val = curves(rows=30, anomalies=1)
+    config = dataclasses.replace(EALGAN().config, tune=True, tune_seeds=1)
+    name, _, table = tuning.tune(PerfectDetector, config, None, None, None, y_val)
+    assert {row["heldout_auc"] * row["heldout_gmean"] for row in table} == {1.0}
+    assert name == "official"
+    # ... which is what a table without a config trains with
+    default = EALGAN().config
+    assert all(getattr(default, key) == value for key, value in
+               tuning.candidate_settings(default, "official").items())
+
+
 def test_tuned_fit_saves_its_choice(tmp_path):
     X, y = separable_data(rows=160, features=4, seed=12)
     X_val, y_val = separable_data(rows=120, features=4, seed=13)
@@ -288,3 +308,15 @@ def test_tune_compare_judges_candidates_by_the_configured_rule(tmp_path, monkeyp
               "Top k": 10, "Ties": "confidence", "Held-out AUC": 0.9, "Held-out Gmean": 0.8}
     with pytest.raises(SystemExit, match="neither a file"):
         tune.compare_candidates([], [orphan])
+
+
+def test_tune_configs_winner_counts_the_candidates_tied_with_it():
+    sys.path.insert(0, os.path.join(ROOT, "scripts"))
+    import tune
+    rows = [{"Data": "lympho", "Seed": seed, "Candidate": name, "Held-out AUC": 1.0,
+             "Held-out Gmean": gmean}
+            for seed in (42, 43) for name, gmean in (("port", 1.0), ("budget_lr0.005", 1.0),
+                                                     ("official", 1.0), ("budget_lr0.002", 0.9))]
+    assert tune.winners(rows) == {"lympho": ("official", 1.0, 1.0, 2)}
+    rows[2]["Held-out Gmean"] = 0.5  # official falls behind on seed 42
+    assert tune.winners(rows) == {"lympho": ("budget_lr0.005", 1.0, 1.0, 1)}
