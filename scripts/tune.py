@@ -202,16 +202,21 @@ def compare_candidates(fits, selection_rows):
                                            "Epochs": int(saved["epochs"]),
                                            "Seconds": round(float(saved["seconds"]), 1)}
     rows = []
+    unjudged = {FIT_OF(row) for row in selection_rows}
     for row in sorted(selection_rows, key=FIT_OF):
         fit = FIT_OF(row)
         if (row["Metric"], row["Top k"], row["Ties"]) != configured_rule(*fit[:2]):
             continue
+        unjudged.discard(fit)
         if fit not in costs:
             raise SystemExit(f"error: {fit} is judged in {SELECTION_TABLE} but has neither a "
                              f"file in {RUNS_DIR} nor a row in {TUNING_TABLE}")
         rows.append({"Data": fit[0], "Seed": fit[1], "Candidate": fit[2],
                      "Held-out AUC": row["Held-out AUC"], "Held-out Gmean": row["Held-out Gmean"],
                      **{key: costs[fit][key] for key in ("Batch", "Epochs", "Seconds")}})
+    if unjudged:
+        raise SystemExit(f"error: {sorted(unjudged)} were judged elsewhere, but not by their "
+                         f"config's rule; record them here (tune.py record) to judge them by it")
     write_csv(TUNING_TABLE, rows)
     for candidate in CANDIDATES:
         mine = [r for r in rows if r["Candidate"] == candidate]

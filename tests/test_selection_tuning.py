@@ -308,6 +308,9 @@ def test_tune_compare_judges_candidates_by_the_configured_rule(tmp_path, monkeyp
               "Top k": 10, "Ties": "confidence", "Held-out AUC": 0.9, "Held-out Gmean": 0.8}
     with pytest.raises(SystemExit, match="neither a file"):
         tune.compare_candidates([], [orphan])
+    # a fit judged elsewhere only by a rule its config does not use
+    with pytest.raises(SystemExit, match="not by their config's rule"):
+        tune.compare_candidates([], [{**orphan, "Ties": "earliest"}])
 
 
 def test_tune_configs_winner_counts_the_candidates_tied_with_it():
