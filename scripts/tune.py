@@ -21,8 +21,9 @@ in train_eval.py and never scored.
   `--tune True` use), read from those rows: results/tuning.csv.
 
 `configs` writes configs/DATASET.yaml for every dataset of results/tuning.csv:
-the candidate with the best mean held-out AUC x Gmean over the seeds, with
-its scores as the reason.
+the candidate with the best mean held-out AUC x Gmean over the seeds (ties:
+the earlier in models/eal_gan/tuning.py's CANDIDATES, the default first),
+with its scores as the reason.
 """
 import argparse
 import collections
