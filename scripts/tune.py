@@ -27,7 +27,6 @@ with its scores as the reason.
 """
 import argparse
 import collections
-import csv
 import functools
 import glob
 import operator
@@ -42,6 +41,7 @@ sys.path.insert(0, ROOT)
 
 from models import EALGAN  # noqa: E402
 from models.utils import runtime  # noqa: E402
+from models.utils.results import read_rows, write_rows  # noqa: E402
 from models.eal_gan.selection import (SELECTION_METRICS, SELECTION_TIES,  # noqa: E402
                                       cross_fit_rules)
 from models.eal_gan.tuning import (CANDIDATES, TUNED_KEYS, candidate_config,  # noqa: E402
@@ -59,6 +59,10 @@ RULES = [(metric, k, ties) for metric in SELECTION_METRICS for k in (1, 3, 5, 10
 DEFAULT_TRAIN_STEPS = EALGAN().train_steps
 TEXT_COLUMNS = ("Data", "Candidate", "Metric", "Ties")
 FIT_OF = operator.itemgetter("Data", "Seed", "Candidate")
+SELECTION_COLUMNS = ["Data", "Seed", "Candidate", "Metric", "Top k", "Held-out AUC",
+                     "Held-out Gmean", "Ties"]
+TUNING_COLUMNS = ["Data", "Seed", "Candidate", "Held-out AUC", "Held-out Gmean", "Batch",
+                  "Epochs", "Seconds"]
 
 
 def run_path(dataset, seed, candidate):
@@ -118,27 +122,15 @@ def recorded_fits():
     return fits
 
 
-def write_csv(path, rows):
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path + ".tmp", "w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]), lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
-    os.replace(path + ".tmp", path)
-
-
 def earlier_rows(path, fits):
     """Rows of the table at `path` judged from fits whose files are not here (another machine's).
 
     `compare` rebuilds its tables from results/tuning_runs, which is not
     committed; rows of fits recorded elsewhere are kept as they were.
     """
-    if not os.path.exists(path):
-        return []
     here = {(dataset, seed, candidate) for dataset, seed, candidate, _ in fits}
-    with open(path, newline="", encoding="utf-8") as handle:
-        rows = [{key: value if key in TEXT_COLUMNS else cell_value(value)
-                 for key, value in row.items()} for row in csv.DictReader(handle)]
+    rows = [{key: value if key in TEXT_COLUMNS else cell_value(value)
+             for key, value in row.items()} for row in read_rows(path)]
     return [row for row in rows if FIT_OF(row) not in here]
 
 
@@ -165,7 +157,7 @@ def compare_rules(fits):
             rows.append({"Data": dataset, "Seed": seed, "Candidate": candidate,
                          "Metric": metric, "Top k": k, "Ties": ties,
                          "Held-out AUC": round(auc, 4), "Held-out Gmean": round(gmean, 4)})
-    write_csv(SELECTION_TABLE, rows)
+    write_rows(SELECTION_TABLE, rows, SELECTION_COLUMNS)
     print_rule_summary(rows)
     everywhere = {fit for fit, judged in collections.Counter(map(FIT_OF, rows)).items()
                   if judged == len(RULES)}
@@ -218,7 +210,7 @@ def compare_candidates(fits, selection_rows):
     if unjudged:
         raise SystemExit(f"error: {sorted(unjudged)} were judged elsewhere, but not by their "
                          f"config's rule; record them here (tune.py record) to judge them by it")
-    write_csv(TUNING_TABLE, rows)
+    write_rows(TUNING_TABLE, rows, TUNING_COLUMNS)
     for candidate in CANDIDATES:
         mine = [r for r in rows if r["Candidate"] == candidate]
         if mine:
@@ -249,9 +241,8 @@ def winners(rows):
 
 
 def write_configs():
-    with open(TUNING_TABLE, encoding="utf-8") as handle:
-        rows = [{**r, "Held-out AUC": float(r["Held-out AUC"]),
-                 "Held-out Gmean": float(r["Held-out Gmean"])} for r in csv.DictReader(handle)]
+    rows = [{**r, "Held-out AUC": float(r["Held-out AUC"]),
+             "Held-out Gmean": float(r["Held-out Gmean"])} for r in read_rows(TUNING_TABLE)]
     seeds = sorted({r["Seed"] for r in rows})
     for dataset, (candidate, auc, gmean, tied) in winners(rows).items():
         tried = len({r["Candidate"] for r in rows if r["Data"] == dataset})

@@ -13,6 +13,7 @@ from models import EALGAN
 from models.eal_gan import schedule, tuning
 from models.core.detector import TrainingDiverged
 from models.utils.metrics import auc_score, gmean_score
+from models.utils.results import write_rows
 from models.eal_gan.selection import TopK, cross_fit, select_epochs, validation_measure
 
 
@@ -253,9 +254,10 @@ def test_tune_compare_keeps_rows_of_fits_recorded_elsewhere(tmp_path):
     sys.path.insert(0, os.path.join(ROOT, "scripts"))
     import tune
     table = tmp_path / "tuning.csv"
-    tune.write_csv(str(table), [
+    write_rows(str(table), [
         {"Data": "glass", "Seed": 42, "Candidate": "port", "Held-out AUC": 0.9, "Batch": 16},
-        {"Data": "glass", "Seed": 43, "Candidate": "port", "Held-out AUC": 0.8, "Batch": 16}])
+        {"Data": "glass", "Seed": 43, "Candidate": "port", "Held-out AUC": 0.8, "Batch": 16}],
+        ["Data", "Seed", "Candidate", "Held-out AUC", "Batch"])
     kept = tune.earlier_rows(str(table), [("glass", 43, "port", {})])
     assert kept == [{"Data": "glass", "Seed": 42, "Candidate": "port", "Held-out AUC": 0.9,
                      "Batch": 16}]
@@ -269,9 +271,9 @@ def test_tune_compare_judges_every_rule_and_pairs_the_fits_every_rule_judged(tmp
     table = tmp_path / "selection.csv"
     monkeypatch.setattr(tune, "SELECTION_TABLE", str(table))
     # a row judged elsewhere, before the tie-break existed (no Ties column)
-    tune.write_csv(str(table), [{"Data": "lympho", "Seed": 42, "Candidate": "port",
-                                 "Metric": "auc", "Top k": 1, "Held-out AUC": 0.5,
-                                 "Held-out Gmean": 0.5}])
+    earlier = {"Data": "lympho", "Seed": 42, "Candidate": "port", "Metric": "auc", "Top k": 1,
+               "Held-out AUC": 0.5, "Held-out Gmean": 0.5}
+    write_rows(str(table), [earlier], list(earlier))
     scores, y = curves(epochs=12, rows=40, anomalies=6)
     tune.compare_rules([("glass", 42, "official", {"val_scores": scores, "y_val": y})])
     with open(table, newline="") as handle:
