@@ -41,6 +41,7 @@ sys.path.insert(0, ROOT)
 
 from models import EALGAN  # noqa: E402
 from models.utils import runtime  # noqa: E402
+from models.utils.checkpoint import atomic_write_text  # noqa: E402
 from models.utils.results import read_rows, write_rows  # noqa: E402
 from models.eal_gan.selection import (SELECTION_METRICS, SELECTION_TIES,  # noqa: E402
                                       cross_fit_rules)
@@ -129,9 +130,13 @@ def earlier_rows(path, fits):
     committed; rows of fits recorded elsewhere are kept as they were.
     """
     here = {(dataset, seed, candidate) for dataset, seed, candidate, _ in fits}
-    rows = [{key: value if key in TEXT_COLUMNS else cell_value(value)
+    return [row for row in typed_rows(path) if FIT_OF(row) not in here]
+
+
+def typed_rows(path):
+    """The rows of a table this script wrote, each cell as the value it was written from."""
+    return [{key: value if key in TEXT_COLUMNS else cell_value(value)
              for key, value in row.items()} for row in read_rows(path)]
-    return [row for row in rows if FIT_OF(row) not in here]
 
 
 def cell_value(text):
@@ -241,8 +246,7 @@ def winners(rows):
 
 
 def write_configs():
-    rows = [{**r, "Held-out AUC": float(r["Held-out AUC"]),
-             "Held-out Gmean": float(r["Held-out Gmean"])} for r in read_rows(TUNING_TABLE)]
+    rows = typed_rows(TUNING_TABLE)
     seeds = sorted({r["Seed"] for r in rows})
     for dataset, (candidate, auc, gmean, tied) in winners(rows).items():
         tried = len({r["Candidate"] for r in rows if r["Data"] == dataset})
@@ -254,14 +258,12 @@ def write_configs():
         kept = keep_untuned(path)
         lines = [f"# {dataset}: scripts/tune.py chose candidate {candidate!r} "
                  "(models/eal_gan/tuning.py)",
-                 f"# on validation of seeds {', '.join(seeds)}: held-out AUC {auc:.4f}, "
+                 f"# on validation of seeds {', '.join(map(str, seeds))}: held-out AUC {auc:.4f}, "
                  f"Gmean {gmean:.4f},",
                  reason, "# each judged by this config's epoch rule."]
         settings = candidate_settings(EALGAN().config, candidate)
         lines += [f"{key}: {yaml_value(settings[key])}" for key in TUNED_KEYS]
-        with open(path + ".tmp", "w", encoding="utf-8") as handle:
-            handle.write("\n".join(lines + kept) + "\n")
-        os.replace(path + ".tmp", path)
+        atomic_write_text(path, "\n".join(lines + kept) + "\n")
         print(f"{path}: {candidate}")
 
 
