@@ -18,7 +18,11 @@ in train_eval.py and never scored.
   results/selection.csv;
 - each candidate per dataset under the dataset's configured rule (its
   select_metric, select_top_k and select_ties: what the shipped model and
-  `--tune True` use), read from those rows: results/tuning.csv.
+  `--tune True` use), read from those rows: results/tuning.csv;
+- the default for a table without a config: each candidate's mean scores over
+  the datasets every candidate was recorded on, and, leaving each dataset out,
+  what choosing the default by mean AUC, Gmean or AUC x Gmean scores on it
+  (the README's default-choice table, filled in both READMEs).
 
 `configs` writes configs/DATASET.yaml for every dataset of results/tuning.csv:
 the candidate with the best mean held-out AUC x Gmean over the seeds (ties:
@@ -42,11 +46,11 @@ sys.path.insert(0, ROOT)
 from models import EALGAN  # noqa: E402
 from models.utils import runtime  # noqa: E402
 from models.utils.checkpoint import atomic_write_text  # noqa: E402
-from models.utils.results import read_rows, write_rows  # noqa: E402
+from models.utils.results import fill_block, read_rows, write_rows  # noqa: E402
 from models.eal_gan.selection import (SELECTION_METRICS, SELECTION_TIES,  # noqa: E402
                                       cross_fit_rules)
-from models.eal_gan.tuning import (CANDIDATES, TUNED_KEYS, candidate_config,  # noqa: E402
-                                   candidate_settings, objective)
+from models.eal_gan.tuning import (CANDIDATES, DEFAULT_CANDIDATE as DEFAULT,  # noqa: E402
+                                   TUNED_KEYS, candidate_config, candidate_settings, objective)
 from dataloader import ODDS_DATASETS, load_table, resolve_data_file  # noqa: E402
 from preprocess import prepare  # noqa: E402
 from train_eval import model_config, resolve_settings  # noqa: E402
@@ -54,6 +58,8 @@ from train_eval import model_config, resolve_settings  # noqa: E402
 RUNS_DIR = os.path.join(ROOT, "results", "tuning_runs")
 SELECTION_TABLE = os.path.join(ROOT, "results", "selection.csv")
 TUNING_TABLE = os.path.join(ROOT, "results", "tuning.csv")
+READMES = [os.path.join(ROOT, name) for name in ("README.md", "README_CN.md")]
+README_BLOCK = "default-choice"   # <!-- default-choice:begin --> ... end --> in both READMEs
 # every metric with the earliest-epoch tie-break; AUC x Gmean with both tie-breaks
 RULES = [(metric, k, ties) for metric in SELECTION_METRICS for k in (1, 3, 5, 10)
          for ties in SELECTION_TIES if ties == "earliest" or metric == "auc_gmean"]
@@ -224,6 +230,7 @@ def compare_candidates(fits, selection_rows):
                   f"over {len(mine)} fits, {sum(r['Seconds'] for r in mine):.0f}s")
     for dataset, (winner, _, _, _) in sorted(winners(rows).items()):
         print(f"{dataset:12s} -> {winner}")
+    return rows
 
 
 def winners(rows):
@@ -243,6 +250,73 @@ def winners(rows):
         top, _, candidate, auc, gmean = max(scored)
         best[dataset] = (candidate, auc, gmean, sum(s[0] == top for s in scored) - 1)
     return best
+
+
+CRITERIA = {"AUC": lambda auc, gmean: auc, "Gmean": lambda auc, gmean: gmean,
+            "AUC x Gmean": lambda auc, gmean: auc * gmean}
+
+
+def candidate_means(rows):
+    """{(dataset, candidate): (mean held-out AUC, Gmean)} over seeds, for the datasets on
+    which every candidate was recorded with the same seeds."""
+    seeds = collections.defaultdict(set)
+    for r in rows:
+        seeds[r["Data"], r["Candidate"]].add(r["Seed"])
+    complete = [d for d in sorted({r["Data"] for r in rows})
+                if len({frozenset(seeds[d, c]) for c in CANDIDATES}) == 1 and seeds[d, DEFAULT]]
+    return {(d, c): tuple(np.mean([[r["Held-out AUC"], r["Held-out Gmean"]] for r in rows
+                                   if (r["Data"], r["Candidate"]) == (d, c)], axis=0))
+            for d in complete for c in CANDIDATES}
+
+
+def pick(means, datasets, criterion):
+    """The candidate with the best mean criterion over `datasets` (ties: CANDIDATES order)."""
+    score = CRITERIA[criterion]
+    return max(CANDIDATES, key=lambda c: (np.mean([score(*means[d, c]) for d in datasets]),
+                                          -list(CANDIDATES).index(c)))
+
+
+def tuning_transfer(rows, datasets):
+    """Mean AUC x Gmean of `--tune`'s pick on one seed's split, scored on another seed's."""
+    by_fit = {FIT_OF(r): objective(r["Held-out AUC"], r["Held-out Gmean"]) for r in rows}
+    scored = []
+    for d in datasets:
+        seeds = sorted({r["Seed"] for r in rows if r["Data"] == d})
+        for seed in seeds:  # tune()'s choice: the best objective, ties to the earlier candidate
+            chosen = max(CANDIDATES, key=lambda c: (by_fit[d, seed, c],
+                                                    -list(CANDIDATES).index(c)))
+            scored += [by_fit[d, other, chosen][0] for other in seeds if other != seed]
+    return float(np.mean(scored))
+
+
+def default_choice(rows):
+    """Markdown: each candidate's validation scores over the complete datasets, and how
+    each way of choosing the default transfers to a dataset it did not see.
+
+    Leave one dataset out: a criterion picks the candidate with its best mean
+    on the others, and the pick is scored (AUC x Gmean) on the one left out.
+    """
+    means = candidate_means(rows)
+    datasets = sorted({d for d, _ in means})
+    lines = ["| Candidate | AUC | Gmean | AUC x Gmean | worst set (AUC x Gmean) |",
+             "|---|---|---|---|---|"]
+    for c in CANDIDATES:
+        objective_of = {d: means[d, c][0] * means[d, c][1] for d in datasets}
+        worst = min(datasets, key=objective_of.get)
+        auc, gmean = np.mean([means[d, c] for d in datasets], axis=0)
+        lines.append(f"| {c} | {auc:.4f} | {gmean:.4f} | {np.mean(list(objective_of.values())):.4f}"
+                     f" | {objective_of[worst]:.4f} ({worst}) |")
+    lines += ["", f"| Default chosen by the best mean | picks, leaving each of the {len(datasets)}"
+              " sets out | AUC x Gmean on the set left out |", "|---|---|---|"]
+    for criterion in CRITERIA:
+        picks = {d: pick(means, [o for o in datasets if o != d], criterion) for d in datasets}
+        held_out = np.mean([means[d, picks[d]][0] * means[d, picks[d]][1] for d in datasets])
+        counts = collections.Counter(picks.values()).most_common()
+        lines.append(f"| {criterion} | {', '.join(f'{c} x{n}' for c, n in counts)} | "
+                     f"{held_out:.4f} |")
+    lines.append(f"| (`--tune True`: its pick on one seed's split, scored on the other's) | | "
+                 f"{tuning_transfer(rows, datasets):.4f} |")
+    return "\n".join(lines)
 
 
 def write_configs():
@@ -293,7 +367,10 @@ def main():
     args = parser.parse_args()
     if args.action == "compare":
         fits = recorded_fits()
-        compare_candidates(fits, compare_rules(fits))
+        table = default_choice(compare_candidates(fits, compare_rules(fits)))
+        print(table)
+        for readme in READMES:
+            fill_block(readme, README_BLOCK, table)
         return
     if args.action == "configs":
         write_configs()

@@ -175,7 +175,7 @@ class FakeDetector:
         FakeDetector.fitted.append((self.config.lr_d, self.config.seed))
         if self.config.lr_d == 0.01:  # the "official" candidate diverges here
             raise TrainingDiverged("nan")
-        quality = {0.002: 0.3, 0.005: 0.1, 0.001: 0.2}[self.config.lr_d]
+        quality = {0.002: 0.3, 0.005: 0.01, 0.001: 0.2}[self.config.lr_d]
         self.validation_scores_ = np.clip(
             0.5 + quality * (2 * y_val - 1)[None, :]
             + np.random.default_rng(self.config.seed).normal(0, 0.05, (5, len(y_val))), 0, 1)
@@ -210,11 +210,11 @@ def test_candidates_tied_on_validation_go_to_the_default_settings():
     config = dataclasses.replace(EALGAN().config, tune=True, tune_seeds=1)
     name, _, table = tuning.tune(PerfectDetector, config, None, None, None, y_val)
     assert {row["heldout_auc"] * row["heldout_gmean"] for row in table} == {1.0}
-    assert name == "official"
+    assert name == tuning.DEFAULT_CANDIDATE == "budget_lr0.005_long"
     # ... which is what a table without a config trains with
     default = EALGAN().config
     assert all(getattr(default, key) == value for key, value in
-               tuning.candidate_settings(default, "official").items())
+               tuning.candidate_settings(default, name).items())
 
 
 def test_tuned_fit_saves_its_choice(tmp_path):
@@ -235,11 +235,13 @@ def test_tuned_fit_saves_its_choice(tmp_path):
 
 
 def test_candidates_scale_the_configured_step_budget():
-    config = dataclasses.replace(EALGAN().config, train_steps=40)
+    assert EALGAN().config.train_steps == 3000
+    config = dataclasses.replace(EALGAN().config, train_steps=60)
     steps = {name: tuning.candidate_config(config, name).train_steps
              for name in tuning.CANDIDATES}
-    assert steps.pop("budget_lr0.005_long") == 120
-    assert set(steps.values()) == {40}
+    assert steps.pop(tuning.DEFAULT_CANDIDATE) == 60
+    assert set(steps.values()) == {20}   # the others spend a third of the default's budget
+    assert tuning.candidate_config(EALGAN().config, "official").train_steps == 1000
     assert all(set(tuning.candidate_settings(config, name)) == set(tuning.TUNED_KEYS)
                for name in tuning.CANDIDATES)
 

@@ -17,21 +17,21 @@ from .trainer import EpochLoop
 class EALGANConfig:
     """Hyper-parameters, named as the reference's command-line flags."""
 
-    # The authors' settings with a step budget (configs/default.yaml says why).
+    # tuning.DEFAULT_CANDIDATE's settings (configs/default.yaml says why).
     max_epochs: object = schedule.AUTO   # int, or "auto": from train_steps (schedule.py)
-    batch_size: object = 256             # int, or "auto": from the training rows
-    train_steps: int = 1000
-    lr_g: float = 0.01
-    lr_d: float = 0.01
-    active_rate: float = 0.05
+    batch_size: object = schedule.AUTO   # int, or "auto": from the training rows
+    train_steps: int = 3000
+    lr_g: float = 0.005
+    lr_d: float = 0.005
+    active_rate: float = 1.0
     shuffle: bool = True    # False: the same row order every epoch, as the authors' loop
     dim_z: int = 128
     dis_layer: int = 1
     gen_layer: int = 2
     ensemble_num: int = 10
     dis_activation_func: str = "relu"
-    init_type: str = "ortho"
-    SN_used: bool = True
+    init_type: str = "N02"
+    SN_used: bool = False
     SN_generator_hidden: bool = True   # False: the authors' plain generator middle layers
     select_metric: str = "auc_gmean"
     select_top_k: int = 10
