@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Train and evaluate detectors on every ODDS set for several seeds, then rebuild
 # results/COMPARISON.md and the README table. Resumable: a model/dataset/seed
-# already in results/runs.csv is skipped. EAL-GAN's seed-42 weights go to
+# already in results/runs.csv is skipped (RERUN=1: trained again). EAL-GAN's seed-42 weights go to
 # weights/DATASET (shipped); all others to weights_seeds/seedS/ (not committed).
 # usage: bash scripts/run_all.sh [SEED ...] [MODEL ...]
 #   SEED default 42 43 44 45 46; MODEL default eal_gan; models: eal_gan ganomaly egbad anogan ae vae
 #   e.g. bash scripts/run_all.sh                      (EAL-GAN, 5 seeds)
 #        bash scripts/run_all.sh 42 ganomaly egbad anogan ae vae
 #        DATASETS="glass lympho" bash scripts/run_all.sh 42      (a subset)
+#        RERUN=1 DATASETS=lympho bash scripts/run_all.sh  (train again; each run's row and
+#          seed-42 weights replace the old ones when it finishes)
 #        THREADS=1 bash scripts/run_all.sh 42 43 & THREADS=1 bash scripts/run_all.sh 44 45 46
 #          (two sweeps share 2 cores: small graphs run as fast on 1 thread, and the
 #           results folder is locked per write)
@@ -41,7 +43,7 @@ for model in "${models[@]}"; do
     for seed in "${seeds[@]}"; do
         for name in "${datasets[@]}"; do
             count=$((count + 1))
-            if done_already "$label" "$name" "$seed"; then
+            if [ -z "${RERUN:-}" ] && done_already "$label" "$name" "$seed"; then
                 echo "[$count/$total] $label $name seed $seed: done earlier, skipped"; continue
             fi
             weights="weights_seeds/seed$seed"

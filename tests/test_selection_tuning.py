@@ -327,3 +327,37 @@ def test_tune_configs_winner_counts_the_candidates_tied_with_it():
     assert tune.winners(rows) == {"lympho": ("official", 1.0, 1.0, 2)}
     rows[2]["Held-out Gmean"] = 0.5  # official falls behind on seed 42
     assert tune.winners(rows) == {"lympho": ("budget_lr0.005", 1.0, 1.0, 1)}
+
+
+def test_default_choice_scores_each_criterion_on_the_set_it_left_out():
+    sys.path.insert(0, os.path.join(ROOT, "scripts"))
+    import tune
+    long, official = tuning.DEFAULT_CANDIDATE, "official"
+    scores = {(long, d): (0.9, 1.0) for d in ("d1", "d2")} | {(long, "d3"): (0.9, 0.0)}
+    scores |= {(official, d): (0.8, 0.9) for d in ("d1", "d2", "d3")}
+    rows = [{"Data": d, "Seed": seed, "Candidate": c, "Held-out AUC": auc,
+             "Held-out Gmean": gmean}
+            for d in ("d1", "d2", "d3") for seed in (1, 2) for c in tuning.CANDIDATES
+            for auc, gmean in [scores.get((c, d), (0.5, 0.0))]]
+    # a dataset some candidate was not recorded on is left out of the study
+    rows.append({"Data": "d4", "Seed": 1, "Candidate": long, "Held-out AUC": 0.1,
+                 "Held-out Gmean": 0.1})
+    lines = tune.default_choice(rows).splitlines()
+    assert f"| {long} | 0.9000 | 0.6667 | 0.6000 | 0.0000 (d3) |" in lines
+    assert f"| {official} | 0.8000 | 0.9000 | 0.7200 | 0.7200 (d1) |" in lines
+    # mean AUC always picks the long candidate, which scores 0 on d3; mean Gmean
+    # and AUC x Gmean pick it only when d3 is left out, the authors' settings otherwise
+    assert f"| AUC | {long} x3 | 0.6000 |" in lines
+    assert f"| Gmean | {official} x2, {long} x1 | 0.4800 |" in lines
+    assert f"| AUC x Gmean | {official} x2, {long} x1 | 0.4800 |" in lines
+    # tuning picks long on d1 and d2, the authors' settings on d3
+    assert lines[-1].endswith("| | 0.8400 |")
+
+
+def test_the_default_candidate_is_what_mean_auc_picks_from_the_recorded_fits():
+    sys.path.insert(0, os.path.join(ROOT, "scripts"))
+    import tune
+    means = tune.candidate_means(tune.typed_rows(tune.TUNING_TABLE))
+    datasets = sorted({d for d, _ in means})
+    assert len(datasets) >= 12
+    assert tune.pick(means, datasets, "AUC") == tuning.DEFAULT_CANDIDATE
