@@ -59,7 +59,8 @@ RUNS_DIR = os.path.join(ROOT, "results", "tuning_runs")
 SELECTION_TABLE = os.path.join(ROOT, "results", "selection.csv")
 TUNING_TABLE = os.path.join(ROOT, "results", "tuning.csv")
 READMES = [os.path.join(ROOT, name) for name in ("README.md", "README_CN.md")]
-README_BLOCK = "default-choice"   # <!-- default-choice:begin --> ... end --> in both READMEs
+# tables filled between <!-- NAME:begin --> and <!-- NAME:end --> in both READMEs
+RULES_BLOCK, DEFAULT_BLOCK = "selection-rules", "default-choice"
 # every metric with the earliest-epoch tie-break; AUC x Gmean with both tie-breaks
 RULES = [(metric, k, ties) for metric in SELECTION_METRICS for k in (1, 3, 5, 10)
          for ties in SELECTION_TIES if ties == "earliest" or metric == "auc_gmean"]
@@ -170,27 +171,54 @@ def compare_rules(fits):
                          "Held-out AUC": round(auc, 4), "Held-out Gmean": round(gmean, 4)})
     write_rows(SELECTION_TABLE, rows, SELECTION_COLUMNS)
     print_rule_summary(rows)
-    everywhere = {fit for fit, judged in collections.Counter(map(FIT_OF, rows)).items()
-                  if judged == len(RULES)}
-    print(f"paired, over the {len(everywhere)} fits that every rule judged:")
-    print_rule_summary([r for r in rows if FIT_OF(r) in everywhere])
+    everywhere = paired(rows)
+    print(f"paired, over the {len(set(map(FIT_OF, everywhere)))} fits that every rule judged:")
+    print_rule_summary(everywhere)
     return rows
 
 
-def print_rule_summary(rows):
-    print(f"{'rule':32s} {'AUC':>7s} {'Gmean':>7s} {'AUCxG':>7s} {'AUC sd':>7s} {'G sd':>7s}"
-          " fits")
+def paired(rows):
+    """The rows of the fits that every rule judged."""
+    everywhere = {fit for fit, judged in collections.Counter(map(FIT_OF, rows)).items()
+                  if judged == len(RULES)}
+    return [r for r in rows if FIT_OF(r) in everywhere]
+
+
+def rule_summary(rows):
+    """Per rule: mean held-out AUC, Gmean and AUC x Gmean, the mean spread of AUC and of
+    Gmean over the seeds of a dataset and candidate, and the number of fits judged."""
+    summary = []
     for metric, k, ties in RULES:
         mine = [r for r in rows if (r["Metric"], r["Top k"], r["Ties"]) == (metric, k, ties)]
         auc = np.array([r["Held-out AUC"] for r in mine])
         gmean = np.array([r["Held-out Gmean"] for r in mine])
         spread = [np.mean([np.std([r[col] for r in mine
                                    if (r["Data"], r["Candidate"]) == group])
-                           for group in {(r["Data"], r["Candidate"]) for r in mine}])
+                           for group in sorted({(r["Data"], r["Candidate"]) for r in mine})])
                   for col in ("Held-out AUC", "Held-out Gmean")]
-        print(f"{f'{metric} top-{k} ties {ties}':32s} {np.nanmean(auc):7.4f} "
-              f"{np.nanmean(gmean):7.4f} {np.nanmean(auc * gmean):7.4f} {spread[0]:7.4f} "
-              f"{spread[1]:7.4f} {len(mine)}")
+        summary.append(((metric, k, ties), np.nanmean(auc), np.nanmean(gmean),
+                        np.nanmean(auc * gmean), *spread, len(mine)))
+    return summary
+
+
+def print_rule_summary(rows):
+    print(f"{'rule':32s} {'AUC':>7s} {'Gmean':>7s} {'AUCxG':>7s} {'AUC sd':>7s} {'G sd':>7s}"
+          " fits")
+    for (metric, k, ties), *scores, fits in rule_summary(rows):
+        print(f"{f'{metric} top-{k} ties {ties}':32s} "
+              + " ".join(f"{value:7.4f}" for value in scores) + f" {fits}")
+
+
+def rule_table(rows):
+    """Markdown: every rule over the fits that every rule judged (the README's block)."""
+    names = {"auc_gmean": "AUC x Gmean", "auc": "AUC", "ap": "average precision"}
+    lines = ["| Rule | held-out AUC | held-out Gmean | AUC x Gmean | AUC spread | Gmean spread |",
+             "|---|---|---|---|---|---|"]
+    for (metric, k, ties), *scores, _ in rule_summary(paired(rows)):
+        epochs = "best epoch" if k == 1 else f"top {k}"
+        lines.append(f"| {names[metric]}, {epochs}, {ties} | "
+                     + " | ".join(f"{value:.4f}" for value in scores) + " |")
+    return "\n".join(lines)
 
 
 def compare_candidates(fits, selection_rows):
@@ -367,10 +395,13 @@ def main():
     args = parser.parse_args()
     if args.action == "compare":
         fits = recorded_fits()
-        table = default_choice(compare_candidates(fits, compare_rules(fits)))
-        print(table)
+        selection = compare_rules(fits)
+        blocks = {RULES_BLOCK: rule_table(selection),
+                  DEFAULT_BLOCK: default_choice(compare_candidates(fits, selection))}
+        print(blocks[DEFAULT_BLOCK])
         for readme in READMES:
-            fill_block(readme, README_BLOCK, table)
+            for name, table in blocks.items():
+                fill_block(readme, name, table)
         return
     if args.action == "configs":
         write_configs()

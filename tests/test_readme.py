@@ -60,12 +60,14 @@ def test_both_readmes_carry_the_table_that_compare_py_writes_now():
         assert generated_block(read(name)) == table, f"{name}: run scripts/compare.py"
 
 
-def test_both_readmes_carry_the_default_choice_that_tune_py_writes_now():
+def test_both_readmes_carry_the_tables_that_tune_py_compare_writes_now():
     import tune
-    table = tune.default_choice(tune.typed_rows(tune.TUNING_TABLE))
+    tables = {tune.RULES_BLOCK: tune.rule_table(tune.typed_rows(tune.SELECTION_TABLE)),
+              tune.DEFAULT_BLOCK: tune.default_choice(tune.typed_rows(tune.TUNING_TABLE))}
     for name in READMES:
-        assert generated_block(read(name), tune.README_BLOCK) == table, \
-            f"{name}: run scripts/tune.py compare"
+        for block, table in tables.items():
+            assert generated_block(read(name), block) == table, \
+                f"{name}: run scripts/tune.py compare"
 
 
 def test_the_readme_tree_names_every_module_and_script_and_nothing_else():
