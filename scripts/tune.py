@@ -49,8 +49,8 @@ from models.utils.checkpoint import atomic_write_text  # noqa: E402
 from models.utils.results import fill_block, read_rows, write_rows  # noqa: E402
 from models.eal_gan.selection import (SELECTION_METRICS, SELECTION_TIES,  # noqa: E402
                                       cross_fit_rules)
-from models.eal_gan.tuning import (CANDIDATES, DEFAULT_CANDIDATE as DEFAULT,  # noqa: E402
-                                   TUNED_KEYS, candidate_config, candidate_settings, objective)
+from models.eal_gan.tuning import (CANDIDATES, TUNED_KEYS, candidate_config,  # noqa: E402
+                                   candidate_settings, first_best, objective)
 from dataloader import ODDS_DATASETS, load_table, resolve_data_file  # noqa: E402
 from preprocess import prepare  # noqa: E402
 from train_eval import model_config, resolve_settings  # noqa: E402
@@ -266,18 +266,24 @@ def winners(rows):
 
     The best objective wins; among equals, the earlier candidate of CANDIDATES.
     """
+    means = mean_scores(rows)
     best = {}
-    for dataset in sorted({r["Data"] for r in rows}):
-        scored = []
-        for order, candidate in enumerate(CANDIDATES):
-            mine = [r for r in rows if r["Data"] == dataset and r["Candidate"] == candidate]
-            if mine:
-                auc = float(np.mean([r["Held-out AUC"] for r in mine]))
-                gmean = float(np.mean([r["Held-out Gmean"] for r in mine]))
-                scored.append((objective(auc, gmean), -order, candidate, auc, gmean))
-        top, _, candidate, auc, gmean = max(scored)
-        best[dataset] = (candidate, auc, gmean, sum(s[0] == top for s in scored) - 1)
+    for dataset in sorted({d for d, _ in means}):
+        scores = {c: objective(*means[dataset, c]) for c in CANDIDATES if (dataset, c) in means}
+        winner = first_best(scores)
+        tied = sum(score == scores[winner] for score in scores.values()) - 1
+        best[dataset] = (winner, *means[dataset, winner], tied)
     return best
+
+
+def mean_scores(rows):
+    """{(dataset, candidate): (mean held-out AUC, mean held-out Gmean)} over its seeds."""
+    grouped = collections.defaultdict(list)
+    for r in rows:
+        grouped[r["Data"], r["Candidate"]].append(r)
+    return {key: tuple(float(np.mean([r[col] for r in mine]))
+                       for col in ("Held-out AUC", "Held-out Gmean"))
+            for key, mine in grouped.items()}
 
 
 CRITERIA = {"AUC": lambda auc, gmean: auc, "Gmean": lambda auc, gmean: gmean,
@@ -285,23 +291,21 @@ CRITERIA = {"AUC": lambda auc, gmean: auc, "Gmean": lambda auc, gmean: gmean,
 
 
 def candidate_means(rows):
-    """{(dataset, candidate): (mean held-out AUC, Gmean)} over seeds, for the datasets on
-    which every candidate was recorded with the same seeds."""
+    """mean_scores of the datasets on which every candidate was recorded with the same seeds."""
     seeds = collections.defaultdict(set)
     for r in rows:
         seeds[r["Data"], r["Candidate"]].add(r["Seed"])
-    complete = [d for d in sorted({r["Data"] for r in rows})
-                if len({frozenset(seeds[d, c]) for c in CANDIDATES}) == 1 and seeds[d, DEFAULT]]
-    return {(d, c): tuple(np.mean([[r["Held-out AUC"], r["Held-out Gmean"]] for r in rows
-                                   if (r["Data"], r["Candidate"]) == (d, c)], axis=0))
-            for d in complete for c in CANDIDATES}
+    means = mean_scores(rows)
+    complete = {d for d, _ in means
+                if len(seed_sets := {frozenset(seeds[d, c]) for c in CANDIDATES}) == 1
+                and all(seed_sets)}
+    return {(d, c): scores for (d, c), scores in means.items() if d in complete}
 
 
 def pick(means, datasets, criterion):
     """The candidate with the best mean criterion over `datasets` (ties: CANDIDATES order)."""
     score = CRITERIA[criterion]
-    return max(CANDIDATES, key=lambda c: (np.mean([score(*means[d, c]) for d in datasets]),
-                                          -list(CANDIDATES).index(c)))
+    return first_best({c: np.mean([score(*means[d, c]) for d in datasets]) for c in CANDIDATES})
 
 
 def tuning_transfer(rows, datasets):
@@ -311,8 +315,7 @@ def tuning_transfer(rows, datasets):
     for d in datasets:
         seeds = sorted({r["Seed"] for r in rows if r["Data"] == d})
         for seed in seeds:  # tune()'s choice: the best objective, ties to the earlier candidate
-            chosen = max(CANDIDATES, key=lambda c: (by_fit[d, seed, c],
-                                                    -list(CANDIDATES).index(c)))
+            chosen = first_best({c: by_fit[d, seed, c] for c in CANDIDATES})
             scored += [by_fit[d, other, chosen][0] for other in seeds if other != seed]
     return float(np.mean(scored))
 
@@ -326,10 +329,11 @@ def default_choice(rows):
     """
     means = candidate_means(rows)
     datasets = sorted({d for d, _ in means})
+    both = CRITERIA["AUC x Gmean"]
     lines = ["| Candidate | AUC | Gmean | AUC x Gmean | worst set (AUC x Gmean) |",
              "|---|---|---|---|---|"]
     for c in CANDIDATES:
-        objective_of = {d: means[d, c][0] * means[d, c][1] for d in datasets}
+        objective_of = {d: both(*means[d, c]) for d in datasets}
         worst = min(datasets, key=objective_of.get)
         auc, gmean = np.mean([means[d, c] for d in datasets], axis=0)
         lines.append(f"| {c} | {auc:.4f} | {gmean:.4f} | {np.mean(list(objective_of.values())):.4f}"
@@ -338,7 +342,7 @@ def default_choice(rows):
               " sets out | AUC x Gmean on the set left out |", "|---|---|---|"]
     for criterion in CRITERIA:
         picks = {d: pick(means, [o for o in datasets if o != d], criterion) for d in datasets}
-        held_out = np.mean([means[d, picks[d]][0] * means[d, picks[d]][1] for d in datasets])
+        held_out = np.mean([both(*means[d, picks[d]]) for d in datasets])
         counts = collections.Counter(picks.values()).most_common()
         lines.append(f"| {criterion} | {', '.join(f'{c} x{n}' for c, n in counts)} | "
                      f"{held_out:.4f} |")

@@ -54,6 +54,13 @@ CANDIDATES = {
 DEFAULT_CANDIDATE = next(iter(CANDIDATES))
 
 
+def first_best(scores):
+    """The candidate with the highest score in {candidate: score}; ties go to the earlier
+    in CANDIDATES, the default first."""
+    order = list(CANDIDATES)
+    return max(scores, key=lambda name: (scores[name], -order.index(name)))
+
+
 def candidate_settings(config, name):
     """{tuned key: value} of candidate `name` on top of `config`'s step budget."""
     settings = dict(CANDIDATES[name])
