@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Train and evaluate detectors on every ODDS set for several seeds, then rebuild
 # results/COMPARISON.md and the README table. Resumable: a model/dataset/seed
-# already in results/runs.csv is skipped (RERUN=1: trained again). EAL-GAN's seed-42 weights go to
-# weights/DATASET (shipped); all others to weights_seeds/seedS/ (not committed).
+# already in results/runs.csv is skipped (RERUN=1: trained again). EAL-GAN's seed-42 weights
+# replace the shipped ones in weights/DATASET; all others, and those of sets whose weights
+# are too large to ship (none tracked in git), go to weights_seeds/seedS/ (not committed).
 # usage: bash scripts/run_all.sh [SEED ...] [MODEL ...]
 #   SEED default 42 43 44 45 46; MODEL default eal_gan; models: eal_gan ganomaly egbad anogan ae vae
 #   e.g. bash scripts/run_all.sh                      (EAL-GAN, 5 seeds)
@@ -37,6 +38,10 @@ done_already() {  # $1 model label, $2 dataset, $3 seed
         '$1 == m && $2 == d && $6 == s {found = 1} END {exit !found}' results/runs.csv
 }
 
+shipped() {  # $1 dataset: its seed-42 EAL-GAN weights are tracked in git
+    git ls-files --error-unmatch "weights/$1/meta.json" > /dev/null 2>&1
+}
+
 total=$(( ${#models[@]} * ${#seeds[@]} * ${#datasets[@]} )); count=0; started=$(date +%s)
 for model in "${models[@]}"; do
     label=$(.venv/bin/python -c "import sys; from models import DETECTORS; print(DETECTORS[sys.argv[1]].label)" "$model")
@@ -47,7 +52,7 @@ for model in "${models[@]}"; do
                 echo "[$count/$total] $label $name seed $seed: done earlier, skipped"; continue
             fi
             weights="weights_seeds/seed$seed"
-            [ "$model" = eal_gan ] && [ "$seed" = 42 ] && weights=weights
+            if [ "$model" = eal_gan ] && [ "$seed" = 42 ] && shipped "$name"; then weights=weights; fi
             tag="$name"; [ "$model" = eal_gan ] || tag="${model}_$name"
             log="log/log_train_${tag}_seed${seed}.txt"
             echo "[$count/$total] $label $name seed $seed ($(( $(date +%s) - started ))s elapsed) -> $log"
