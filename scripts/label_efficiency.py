@@ -2,6 +2,7 @@
 
     .venv/bin/python scripts/label_efficiency.py run [--datasets ...] [--seeds 42 43 44]
                                                      [--rates 0.05 0.1 0.25 0.5 1] [--threads N]
+                                                     [--rerun]
     .venv/bin/python scripts/label_efficiency.py plot
 
 `run` trains EAL-GAN with each dataset's settings (configs/DATASET.yaml) and
@@ -12,7 +13,9 @@ CatBoost are trained on that many training rows drawn at random (seeded,
 stratified so both classes appear): what a supervised model does with the
 same number of labels without choosing them.  Rows go to
 results/label_efficiency.csv; a finished (dataset, seed, rate) is skipped, so
-the command resumes.  `plot` draws results/plots/label_efficiency.png.
+the command resumes.  `--rerun` trains finished settings again (after a
+config changed) and replaces their rows in place as each one finishes.
+`plot` draws results/plots/label_efficiency.png.
 The test part is scored once per fit and chooses nothing.
 """
 import argparse
@@ -80,9 +83,23 @@ def one_setting(dataset, seed, rate, data, subset_models):
     return rows
 
 
-def run(datasets, seeds, rates):
+def setting_of(table_row):
+    """(dataset, seed, rate) as the table writes them, for read and for new rows alike."""
+    return tuple(str(table_row[key]) for key in ("Data", "Seed", "Active rate"))
+
+
+def replace_setting(rows, new):
+    """`rows` with the rows of `new`'s setting swapped for `new`, where the first of them
+    stood (appended when the setting is new), so a rerun keeps the table's order."""
+    setting = setting_of(new[0])
+    kept = [r for r in rows if setting_of(r) != setting]
+    at = next((i for i, r in enumerate(rows) if setting_of(r) == setting), len(rows))
+    return kept[:at] + new + kept[at:]
+
+
+def run(datasets, seeds, rates, rerun=False):
     subset_models = [m for m in SUBSET_MODELS if m in available_models()]
-    done = {(r["Data"], r["Seed"], r["Active rate"]) for r in read_rows(TABLE, COLUMNS)}
+    done = set() if rerun else {setting_of(r) for r in read_rows(TABLE, COLUMNS)}
     for dataset in datasets:
         table = load_table(resolve_data_file(os.path.join(ROOT, "data"), dataset))
         for seed in seeds:
@@ -92,7 +109,7 @@ def run(datasets, seeds, rates):
                     continue
                 new = one_setting(dataset, seed, rate, data, subset_models)
                 with results_lock(os.path.dirname(TABLE)):  # two runs may share the table
-                    write_rows(TABLE, read_rows(TABLE, COLUMNS) + new, COLUMNS)
+                    write_rows(TABLE, replace_setting(read_rows(TABLE, COLUMNS), new), COLUMNS)
                 print("  ".join(f"{r['Model']} auc {float(r['AUC']):.4f}" for r in new)
                       + f"  ({dataset} seed {seed} rate {rate}: {new[0]['Labels']} of "
                       f"{new[0]['Train rows']} labels)", flush=True)
@@ -137,12 +154,14 @@ def main():
     parser.add_argument("--seeds", nargs="+", type=int, default=[42, 43, 44])
     parser.add_argument("--rates", nargs="+", type=float, default=RATES)
     parser.add_argument("--threads", type=int, default=runtime.DEFAULT_CPU_THREADS)
+    parser.add_argument("--rerun", action="store_true",
+                        help="train finished settings again and replace their rows")
     args = parser.parse_args()
     if args.action == "plot":
         plot()
         return
     runtime.configure(threads=args.threads)
-    run(args.datasets, args.seeds, args.rates)
+    run(args.datasets, args.seeds, args.rates, args.rerun)
 
 
 if __name__ == "__main__":

@@ -1,10 +1,14 @@
 """runs.csv bookkeeping and the mean / std summaries derived from it."""
 import csv
+import os
+import sys
 
 import numpy as np
 import pytest
 
-from models.utils.results import ResultsError, dataset_row, record_run, run_row
+from conftest import ROOT
+from models.utils.results import (ResultsError, dataset_row, read_rows, record_run, run_row,
+                                  write_rows)
 
 
 def add(folder, data, seed, auc, gmean, model="EAL-GAN"):
@@ -70,3 +74,19 @@ def test_two_processes_writing_one_results_folder_keep_every_row(tmp_path):
         sorted((d, s) for d in ("a", "b") for s in range(40))
     assert [r["Data"] for r in read(tmp_path / "AUC_EAL_GAN.csv")] in (["a", "b", "mean"],
                                                                       ["b", "a", "mean"])
+
+
+def test_a_label_efficiency_rerun_replaces_its_setting_where_it_stood(tmp_path):
+    sys.path.insert(0, os.path.join(ROOT, "scripts"))
+    import label_efficiency
+    old = [{"Data": "glass", "Seed": "42", "Active rate": rate, "Model": model, "AUC": "0.5"}
+           for rate in ("0.05", "1.0") for model in ("EAL-GAN", "RandomForest")]
+    table = str(tmp_path / "label_efficiency.csv")
+    write_rows(table, old, list(old[0]))
+    new = [{"Data": "glass", "Seed": 42, "Active rate": 0.05, "Model": model, "AUC": "0.9"}
+           for model in ("EAL-GAN", "RandomForest")]   # as run() builds them: int, float
+    rows = label_efficiency.replace_setting(read_rows(table, list(old[0])), new)
+    assert [(r["Active rate"], r["AUC"]) for r in rows] == [(0.05, "0.9"), (0.05, "0.9"),
+                                                             ("1.0", "0.5"), ("1.0", "0.5")]
+    other_seed = [dict(new[0], Seed=43)]
+    assert label_efficiency.replace_setting(rows, other_seed)[-1] == other_seed[0]
