@@ -99,6 +99,10 @@ def replace_setting(rows, new):
 
 def run(datasets, seeds, rates, rerun=False):
     subset_models = [m for m in SUBSET_MODELS if m in available_models()]
+    if rerun and subset_models != SUBSET_MODELS:  # a rerun replaces every model's rows
+        missing = sorted(set(SUBSET_MODELS) - set(subset_models))
+        raise SystemExit(f"error: --rerun would drop the rows of {', '.join(missing)}, which "
+                         "is not installed; pip install -r requirements-baselines.txt")
     done = set() if rerun else {setting_of(r) for r in read_rows(TABLE, COLUMNS)}
     for dataset in datasets:
         table = load_table(resolve_data_file(os.path.join(ROOT, "data"), dataset))
