@@ -31,7 +31,8 @@ sys.path.insert(0, ROOT)
 from models import EALGAN  # noqa: E402
 from models.utils import runtime  # noqa: E402
 from models.utils.metrics import evaluate  # noqa: E402
-from models.utils.results import read_rows, results_lock, write_rows  # noqa: E402
+from models.utils.results import (read_rows, replace_rows, results_lock,  # noqa: E402
+                                  row_key, write_rows)
 from dataloader import load_table, resolve_data_file  # noqa: E402
 from preprocess import prepare  # noqa: E402
 from train_eval import model_config, resolve_settings  # noqa: E402
@@ -44,6 +45,7 @@ COLUMNS = ["Data", "Seed", "Active rate", "Model", "Labels", "Train rows", "Labe
 DATASETS = ["glass", "ionosphere", "pima", "vowels", "cardio", "satimage-2"]
 RATES = [0.05, 0.1, 0.25, 0.5, 1.0]
 SUBSET_MODELS = ["RandomForest", "CatBoost"]
+SETTING = ("Data", "Seed", "Active rate")  # one fit: EAL-GAN's row and its subset baselines'
 
 
 def random_labelled_rows(y, count, seed):
@@ -83,27 +85,13 @@ def one_setting(dataset, seed, rate, data, subset_models):
     return rows
 
 
-def setting_of(table_row):
-    """(dataset, seed, rate) as the table writes them, for read and for new rows alike."""
-    return tuple(str(table_row[key]) for key in ("Data", "Seed", "Active rate"))
-
-
-def replace_setting(rows, new):
-    """`rows` with the rows of `new`'s setting swapped for `new`, where the first of them
-    stood (appended when the setting is new), so a rerun keeps the table's order."""
-    setting = setting_of(new[0])
-    kept = [r for r in rows if setting_of(r) != setting]
-    at = next((i for i, r in enumerate(rows) if setting_of(r) == setting), len(rows))
-    return kept[:at] + new + kept[at:]
-
-
 def run(datasets, seeds, rates, rerun=False):
     subset_models = [m for m in SUBSET_MODELS if m in available_models()]
     if rerun and subset_models != SUBSET_MODELS:  # a rerun replaces every model's rows
         missing = sorted(set(SUBSET_MODELS) - set(subset_models))
         raise SystemExit(f"error: --rerun would drop the rows of {', '.join(missing)}, which "
                          "is not installed; pip install -r requirements-baselines.txt")
-    done = set() if rerun else {setting_of(r) for r in read_rows(TABLE, COLUMNS)}
+    done = set() if rerun else {row_key(r, SETTING) for r in read_rows(TABLE, COLUMNS)}
     for dataset in datasets:
         table = load_table(resolve_data_file(os.path.join(ROOT, "data"), dataset))
         for seed in seeds:
@@ -113,7 +101,8 @@ def run(datasets, seeds, rates, rerun=False):
                     continue
                 new = one_setting(dataset, seed, rate, data, subset_models)
                 with results_lock(os.path.dirname(TABLE)):  # two runs may share the table
-                    write_rows(TABLE, replace_setting(read_rows(TABLE, COLUMNS), new), COLUMNS)
+                    write_rows(TABLE, replace_rows(read_rows(TABLE, COLUMNS), new, SETTING),
+                               COLUMNS)
                 print("  ".join(f"{r['Model']} auc {float(r['AUC']):.4f}" for r in new)
                       + f"  ({dataset} seed {seed} rate {rate}: {new[0]['Labels']} of "
                       f"{new[0]['Train rows']} labels)", flush=True)

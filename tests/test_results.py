@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from conftest import ROOT
-from models.utils.results import (ResultsError, dataset_row, read_rows, record_run, run_row,
-                                  write_rows)
+from models.utils.results import (ResultsError, dataset_row, read_rows, record_run,
+                                  replace_rows, run_row, write_rows)
 
 
 def add(folder, data, seed, auc, gmean, model="EAL-GAN"):
@@ -85,8 +85,8 @@ def test_a_label_efficiency_rerun_replaces_its_setting_where_it_stood(tmp_path):
     write_rows(table, old, list(old[0]))
     new = [{"Data": "glass", "Seed": 42, "Active rate": 0.05, "Model": model, "AUC": "0.9"}
            for model in ("EAL-GAN", "RandomForest")]   # as run() builds them: int, float
-    rows = label_efficiency.replace_setting(read_rows(table, list(old[0])), new)
+    rows = replace_rows(read_rows(table, list(old[0])), new, label_efficiency.SETTING)
     assert [(r["Active rate"], r["AUC"]) for r in rows] == [(0.05, "0.9"), (0.05, "0.9"),
                                                              ("1.0", "0.5"), ("1.0", "0.5")]
     other_seed = [dict(new[0], Seed=43)]
-    assert label_efficiency.replace_setting(rows, other_seed)[-1] == other_seed[0]
+    assert replace_rows(rows, other_seed, label_efficiency.SETTING)[-1] == other_seed[0]

@@ -87,16 +87,24 @@ def record_run(results_dir, row):
         _record_run_locked(results_dir, row)
 
 
+def row_key(row, columns):
+    """The values of `columns` as the file stores them (text), for read and new rows alike."""
+    return tuple(str(row[column]) for column in columns)
+
+
+def replace_rows(rows, new, columns):
+    """`rows` with those sharing `new`'s key (its values of `columns`) swapped for `new`, where
+    the first of them stood (appended when there are none), so a rerun keeps the order."""
+    key = row_key(new[0], columns)
+    kept = [r for r in rows if row_key(r, columns) != key]
+    at = next((i for i, r in enumerate(rows) if row_key(r, columns) == key), len(rows))
+    return kept[:at] + new + kept[at:]
+
+
 def _record_run_locked(results_dir, row):
     path = os.path.join(results_dir, RUNS_FILE)
     row = {column: str(value) for column, value in row.items()}  # as read back from the file
-    key = (row["Model"], row["Data"], row["Seed"])
-    rows = read_rows(path, RUN_COLUMNS)
-    same = [i for i, r in enumerate(rows) if (r["Model"], r["Data"], r["Seed"]) == key]
-    if same:
-        rows[same[0]] = row
-    else:
-        rows.append(row)
+    rows = replace_rows(read_rows(path, RUN_COLUMNS), [row], ("Model", "Data", "Seed"))
     summary_paths = {metric: summary_path(results_dir, metric, row["Model"])
                      for metric in SUMMARY_METRICS}
     for summary in summary_paths.values():
