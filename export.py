@@ -46,11 +46,11 @@ class ScoringNetwork(nn.Cell):
 def scoring_network(weights):
     """The model in `weights` with its scaler, ready to export or call."""
     meta = read_meta(weights)
-    if "scaler" not in meta:
-        raise CheckpointError(f"{weights}/meta.json has no scaler; retrain the model with "
-                              "train_eval.py to export it")
     model = EALGAN.load(weights)
-    return ScoringNetwork(model.networks, meta["scaler"]["mean"], meta["scaler"]["scale"]), meta
+    # A model saved from Python without a StandardScaler takes rows as they are.
+    scaler = meta.get("scaler") or {"mean": np.zeros(meta["n_features"]),
+                                    "scale": np.ones(meta["n_features"])}
+    return ScoringNetwork(model.networks, scaler["mean"], scaler["scale"]), meta
 
 
 def export(weights, file_name, file_format="MINDIR"):

@@ -10,7 +10,8 @@ header pandas writes by default).  With a header and a model trained on a
 CSV, columns are matched by name (order and an extra label column do not
 matter); otherwise the feature count must match.
 Rows are scaled with the training split's statistics saved with the weights
-(missing cells count as the training mean) and scored in chunks, so memory
+(missing cells count as the training mean; a model saved from Python
+without a StandardScaler scores rows as given) and scored in chunks, so memory
 stays bounded for any number of rows.  The output CSV has one `score,label`
 line per input row (label = score >= threshold; by default the model's own
 threshold: 0.5 for EAL-GAN, the one chosen on validation for the others) and
@@ -46,13 +47,20 @@ class PredictError(ValueError):
 
 
 def load_model(weights):
+    """(model, the scaling it was trained behind, meta) of a saved model folder.
+
+    A folder saved from Python without a StandardScaler records no scaling
+    ("scaler": null): its rows are scored as given, a missing cell as 0.
+    """
     meta = read_meta(weights)
-    if "scaler" not in meta:
-        raise PredictError(f"{weights}/meta.json has no scaler (training statistics); retrain "
-                           "the model with train_eval.py")
     if meta.get("model") not in DETECTORS:
         raise PredictError(f"{weights}/meta.json names no known model ({meta.get('model')!r})")
-    return DETECTORS[meta["model"]].load(weights), Standardizer.from_dict(meta["scaler"]), meta
+    model = DETECTORS[meta["model"]].load(weights)
+    if meta.get("scaler"):
+        scaler = Standardizer.from_dict(meta["scaler"])
+    else:
+        scaler = Standardizer(np.zeros(meta["n_features"]), np.ones(meta["n_features"]))
+    return model, scaler, meta
 
 
 def _is_value(text):

@@ -1,11 +1,14 @@
 """EAL-GAN and the detectors it is compared with.
 
-    models/core/     the detector interface and the stacked Adam both sides train with
+    models/core/     the detector interface, its settings and the stacked Adam both sides use
     models/eal_gan/  the method: networks, losses, active sampling, trainer, selection
     models/family/   GANomaly, EGBAD, AnoGAN, AutoEncoder, VAE on a shared base
     models/utils/    run plumbing: device and seeds, metrics, checkpoints, results, figures
+    models/registry.py, models/persistence.py: the detectors by name; save / load a
+                     fitted detector or StandardScaler pipeline
 
 Lower layers never import higher ones: utils <- core <- eal_gan, family <- models.
+Installed with `pip install -e .`, this package is importable as `ealgan`.
 """
 import os
 
@@ -16,9 +19,9 @@ os.environ.setdefault("GLOG_v", "3")
 
 from .eal_gan import EALGAN, EALGANConfig  # noqa: E402
 from .family import EGBAD, VAE, AnoGAN, AutoEncoder, GANomaly  # noqa: E402
-
-# command-line name -> detector class
-DETECTORS = {cls.name: cls for cls in (EALGAN, GANomaly, EGBAD, AnoGAN, AutoEncoder, VAE)}
+from .persistence import load_model, save_model  # noqa: E402
+from .registry import DETECTORS  # noqa: E402
+from .utils.runtime import configure  # noqa: E402
 
 __all__ = ["DETECTORS", "EALGAN", "EALGANConfig", "GANomaly", "EGBAD", "AnoGAN", "AutoEncoder",
-           "VAE"]
+           "VAE", "configure", "load_model", "save_model"]

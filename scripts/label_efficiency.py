@@ -29,13 +29,13 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 from models import EALGAN  # noqa: E402
-from models.utils import runtime  # noqa: E402
+from models.utils import progress, runtime  # noqa: E402
 from models.utils.metrics import evaluate  # noqa: E402
 from models.utils.results import (read_rows, replace_rows, results_lock,  # noqa: E402
                                   row_key, write_rows)
 from dataloader import load_table, resolve_data_file  # noqa: E402
 from preprocess import prepare  # noqa: E402
-from train_eval import model_config, resolve_settings  # noqa: E402
+from config import model_config, resolve_settings  # noqa: E402
 from baselines import MODELS, anomaly_scores, available_models  # noqa: E402
 
 TABLE = os.path.join(ROOT, "results", "label_efficiency.csv")
@@ -92,20 +92,26 @@ def run(datasets, seeds, rates, rerun=False):
         raise SystemExit(f"error: --rerun would drop the rows of {', '.join(missing)}, which "
                          "is not installed; pip install -r requirements-baselines.txt")
     done = set() if rerun else {row_key(r, SETTING) for r in read_rows(TABLE, COLUMNS)}
-    for dataset in datasets:
-        table = load_table(resolve_data_file(os.path.join(ROOT, "data"), dataset))
-        for seed in seeds:
-            data = prepare(table, seed)
-            for rate in rates:
-                if (dataset, str(seed), str(rate)) in done:
-                    continue
-                new = one_setting(dataset, seed, rate, data, subset_models)
-                with results_lock(os.path.dirname(TABLE)):  # two runs may share the table
-                    write_rows(TABLE, replace_rows(read_rows(TABLE, COLUMNS), new, SETTING),
-                               COLUMNS)
-                print("  ".join(f"{r['Model']} auc {float(r['AUC']):.4f}" for r in new)
-                      + f"  ({dataset} seed {seed} rate {rate}: {new[0]['Labels']} of "
-                      f"{new[0]['Train rows']} labels)", flush=True)
+    todo = [(d, s, r) for d in datasets for s in seeds for r in rates
+            if (d, str(s), str(r)) not in done]
+    with progress.bar(len(todo), "label-efficiency settings", "setting") as settings:
+        for dataset in dict.fromkeys(d for d, _, _ in todo):
+            table = load_table(resolve_data_file(os.path.join(ROOT, "data"), dataset))
+            for seed in dict.fromkeys(s for d, s, _ in todo if d == dataset):
+                data = prepare(table, seed)
+                for rate in [r for d, s, r in todo if (d, s) == (dataset, seed)]:
+                    run_setting(dataset, seed, rate, data, subset_models)
+                    settings.update(1)
+
+
+def run_setting(dataset, seed, rate, data, subset_models):
+    """Train one (dataset, seed, rate) setting and put its rows in the table."""
+    new = one_setting(dataset, seed, rate, data, subset_models)
+    with results_lock(os.path.dirname(TABLE)):  # two runs may share the table
+        write_rows(TABLE, replace_rows(read_rows(TABLE, COLUMNS), new, SETTING), COLUMNS)
+    print("  ".join(f"{r['Model']} auc {float(r['AUC']):.4f}" for r in new)
+          + f"  ({dataset} seed {seed} rate {rate}: {new[0]['Labels']} of "
+          f"{new[0]['Train rows']} labels)", flush=True)
 
 
 def plot():

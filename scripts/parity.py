@@ -48,6 +48,7 @@ sys.path.insert(0, ROOT)
 from dataloader import ODDS_DATASETS, load_table, resolve_data_file  # noqa: E402
 from preprocess import PARTS, prepare  # noqa: E402
 from models.utils.checkpoint import atomic_write_text  # noqa: E402
+from models.utils import progress  # noqa: E402
 from models.utils.results import fill_block  # noqa: E402
 
 PARITY_VENV = os.path.join(ROOT, ".venv-parity")
@@ -205,25 +206,32 @@ def run(options):
     official = official_implementation(options.frozen_scoring)
     # --frozen_scoring runs their code alone
     port = None if options.frozen_scoring else port_implementation(shuffle)
-    for dataset in options.datasets:
-        table = load_table(resolve_data_file(os.path.join(ROOT, "data"), dataset))
-        for seed in options.seeds:
-            done = {r["implementation"] for r in read_table()
-                    if (r["dataset"], int(r["seed"]), int(r["max_epochs"]))
-                    == (dataset, seed, options.max_epochs)}
-            data = prepare(table, seed)
-            new = []
-            if official not in done:
-                new += run_official(options.official_code, dataset, seed, data,
-                                    options.max_epochs, options.threads,
-                                    options.frozen_scoring)
-            if port is not None and port not in done:
-                new += run_port(dataset, seed, options.max_epochs, options.threads, shuffle)
-            if new:
-                write_table(read_table() + new)
-                print(" ".join(f"{r['implementation']}/{r['rule']} auc {r['test_auc']} "
-                               f"gmean {r['test_gmean']}" for r in new), f"[{dataset} {seed}]",
-                      flush=True)
+    with progress.bar(len(options.datasets) * len(options.seeds), "parity runs", "run") as runs:
+        for dataset in options.datasets:
+            table = load_table(resolve_data_file(os.path.join(ROOT, "data"), dataset))
+            for seed in options.seeds:
+                run_pair(options, official, port, shuffle, dataset, seed, table)
+                runs.update(1)
+
+
+def run_pair(options, official, port, shuffle, dataset, seed, table):
+    """Both implementations on one (dataset, seed), unless already in the table."""
+    done = {r["implementation"] for r in read_table()
+            if (r["dataset"], int(r["seed"]), int(r["max_epochs"]))
+            == (dataset, seed, options.max_epochs)}
+    data = prepare(table, seed)
+    new = []
+    if official not in done:
+        new += run_official(options.official_code, dataset, seed, data,
+                            options.max_epochs, options.threads,
+                            options.frozen_scoring)
+    if port is not None and port not in done:
+        new += run_port(dataset, seed, options.max_epochs, options.threads, shuffle)
+    if new:
+        write_table(read_table() + new)
+        print(" ".join(f"{r['implementation']}/{r['rule']} auc {r['test_auc']} "
+                       f"gmean {r['test_gmean']}" for r in new), f"[{dataset} {seed}]",
+              flush=True)
 
 
 def summarize(rows, port=PORT, official=OFFICIAL):

@@ -43,13 +43,16 @@ shipped() {  # $1 dataset: its seed-42 EAL-GAN weights are tracked in git
 }
 
 total=$(( ${#models[@]} * ${#seeds[@]} * ${#datasets[@]} )); count=0; started=$(date +%s)
+# A progress bar with the time left on stderr: tqdm counts the lines written to fd 3.
+exec 3> >(.venv/bin/python -m tqdm --total "$total" --desc sweep --unit run > /dev/null)
 for model in "${models[@]}"; do
     label=$(.venv/bin/python -c "import sys; from models import DETECTORS; print(DETECTORS[sys.argv[1]].label)" "$model")
     for seed in "${seeds[@]}"; do
         for name in "${datasets[@]}"; do
             count=$((count + 1))
             if [ -z "${RERUN:-}" ] && done_already "$label" "$name" "$seed"; then
-                echo "[$count/$total] $label $name seed $seed: done earlier, skipped"; continue
+                echo "[$count/$total] $label $name seed $seed: done earlier, skipped"; echo >&3
+                continue
             fi
             weights="weights_seeds/seed$seed"
             if [ "$model" = eal_gan ] && [ "$seed" = 42 ] && shipped "$name"; then weights=weights; fi
@@ -62,8 +65,10 @@ for model in "${models[@]}"; do
                 echo "failed: $label $name seed $seed (see $log)" >&2; exit 1
             fi
             grep -E "^(selected|threshold|train:)" "$log" | sed 's/^/    /'
+            echo >&3
         done
     done
 done
+exec 3>&-
 .venv/bin/python scripts/compare.py
 echo "sweep finished in $(( $(date +%s) - started ))s"

@@ -11,6 +11,7 @@ from sklearn.preprocessing import StandardScaler
 from conftest import flags, run_cli, separable_data
 from dataloader import load_table
 from models import EALGAN, AutoEncoder
+from models.core.detector import RUNTIME_FIELDS
 from models.utils.metrics import auc_score
 from preprocess import prepare
 
@@ -24,7 +25,7 @@ def test_settings_are_constructor_keywords_and_clone_round_trips(detector, setti
     model = detector(seed=5, **settings)
     params = model.get_params()
     assert params["seed"] == 5 and all(params[k] == v for k, v in settings.items())
-    assert set(params) == {f for f in model.config_class.__dataclass_fields__}
+    assert set(params) == {f for f in model.config_class.__dataclass_fields__} | set(RUNTIME_FIELDS)
     copy = clone(model)
     assert copy is not model and copy.get_params() == params
     assert copy.set_params(seed=6).get_params()["seed"] == 6 and model.seed == 5

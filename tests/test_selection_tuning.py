@@ -182,14 +182,15 @@ class FakeDetector:
         return self
 
 
-def test_tune_keeps_the_best_candidate_fit_with_the_run_seed():
+def test_tune_names_the_best_candidate_and_why():
     FakeDetector.fitted = []
     _, y_val = curves(rows=60, anomalies=8)
     config = dataclasses.replace(EALGAN().config, tune=True, tune_seeds=2, seed=7)
-    name, model, table = tuning.tune(FakeDetector, config, None, None, None, y_val)
-    assert name == "budget_lr0.002" and model.config.seed == 7 and not model.config.tune
-    assert model.config.lr_d == 0.002
+    name, table = tuning.tune(FakeDetector, config, None, None, None, y_val)
+    assert name == "budget_lr0.002"
     assert [row["candidate"] for row in table] == list(tuning.CANDIDATES)
+    best = max(table, key=lambda row: row["heldout_auc"] * row["heldout_gmean"])
+    assert best["candidate"] == name
     official = next(row for row in table if row["candidate"] == "official")
     assert np.isnan(official["heldout_auc"])
     # every candidate trained with seeds 7 and 8, nothing else
@@ -208,7 +209,7 @@ class PerfectDetector(FakeDetector):
 def test_candidates_tied_on_validation_go_to_the_default_settings():
     _, y_val = curves(rows=30, anomalies=1)
     config = dataclasses.replace(EALGAN().config, tune=True, tune_seeds=1)
-    name, _, table = tuning.tune(PerfectDetector, config, None, None, None, y_val)
+    name, table = tuning.tune(PerfectDetector, config, None, None, None, y_val)
     assert {row["heldout_auc"] * row["heldout_gmean"] for row in table} == {1.0}
     assert name == tuning.DEFAULT_CANDIDATE == "budget_lr0.005_long"
     # ... which is what a table without a config trains with
@@ -226,6 +227,8 @@ def test_tuned_fit_saves_its_choice(tmp_path):
     winner = tuning.candidate_settings(model.config, model.tuned_candidate_)
     assert all(getattr(model.config_, key) == value for key, value in winner.items())
     assert model.get_params()["tune"]  # the settings stay as given; config_ is what ran
+    assert model.best_params_ == winner and not model.config_.tune
+    assert {row["candidate"] for row in model.tuning_} == set(tuning.CANDIDATES)
     alone = EALGAN.from_config(tuning.candidate_config(
         EALGAN(ensemble_num=2, dim_z=8, train_steps=30).config, model.tuned_candidate_))
     np.testing.assert_array_equal(alone.fit(X, y, X_val, y_val).decision_function(X_val),

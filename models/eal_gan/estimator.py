@@ -4,8 +4,9 @@ import dataclasses
 import numpy as np
 from mindspore import Tensor
 
-from ..core.detector import (Detector, TrainingDiverged, check_features, check_learning_rates,
-                             check_validation_fraction, keyword_init, score_in_chunks)
+from ..core.detector import (Detector, TrainingDiverged, check_learning_rates,
+                             check_validation_fraction, document, keyword_init, score_in_chunks)
+from ..core.settings import IntOrAuto, setting
 from ..utils import runtime
 from . import memory, schedule, tuning
 from .networks import ACTIVATIONS, INIT_TYPES, DiscriminatorEnsemble, EALGANNetworks, Generator
@@ -15,41 +16,62 @@ from .trainer import EpochLoop
 
 @dataclasses.dataclass
 class EALGANConfig:
-    """Hyper-parameters, named as the reference's command-line flags."""
+    """Hyper-parameters, named as the reference's command-line flags.
 
-    # tuning.DEFAULT_CANDIDATE's settings (configs/default.yaml says why).
-    max_epochs: object = schedule.AUTO   # int, or "auto": from train_steps (schedule.py)
-    batch_size: object = schedule.AUTO   # int, or "auto": from the training rows
-    train_steps: int = 3000
-    lr_g: float = 0.005
-    lr_d: float = 0.005
-    active_rate: float = 1.0
-    shuffle: bool = True    # False: the same row order every epoch, as the authors' loop
-    dim_z: int = 128
-    dis_layer: int = 1
-    gen_layer: int = 2
-    ensemble_num: int = 10
-    dis_activation_func: str = "relu"
-    init_type: str = "N02"
-    SN_used: bool = False
-    SN_generator_hidden: bool = True   # False: the authors' plain generator middle layers
-    select_metric: str = "auc_gmean"
-    select_top_k: int = 10
-    select_ties: str = "confidence"   # or "earliest" (the rule before it, configs/default.yaml)
-    tune: bool = False      # choose the settings among tuning.CANDIDATES on validation
-    tune_seeds: int = 2     # training seeds per candidate when tuning
-    validation_fraction: float = 0.25  # held out by fit() when no validation part is given
-    seed: int = 42
+    The defaults are tuning.DEFAULT_CANDIDATE's settings (configs/default.yaml
+    says why); configs/default.yaml repeats them for the command line, and a
+    test holds the two equal.
+    """
+
+    max_epochs: IntOrAuto = setting(
+        schedule.AUTO, 'Training epochs; "auto": the epochs that spend train_steps optimiser '
+        "steps (20-200).")
+    batch_size: IntOrAuto = setting(
+        schedule.AUTO, 'Rows per step, at most the training rows; "auto": about 32 batches '
+        "per epoch, a power of two in [16, 256].")
+    train_steps: int = setting(3000, 'Step budget behind max_epochs="auto".')
+    lr_g: float = setting(0.005, "Generator learning rate (Adam).")
+    lr_d: float = setting(0.005, "Discriminator learning rate: member i draws its own from "
+                          "U[lr_d, 5 lr_d].")
+    active_rate: float = setting(1.0, "Share of each batch whose labels the discriminators "
+                                 "query (active learning), in (0, 1].")
+    shuffle: bool = setting(True, "Reshuffle the training rows every epoch; False: one fixed "
+                            "order, as the authors' loop trains.")
+    dim_z: int = setting(128, "Size of the generator's noise input.")
+    dis_layer: int = setting(1, "Extra hidden layers of each discriminator.")
+    gen_layer: int = setting(2, "Hidden layers of the generator.")
+    ensemble_num: int = setting(10, "Discriminators in the ensemble.")
+    dis_activation_func: str = setting("relu", "Activation after the discriminators' extra "
+                                       "layers.", choices=tuple(ACTIVATIONS))
+    init_type: str = setting("N02", "Weight initialisation: N(0, 0.02), orthogonal or Xavier.",
+                             choices=INIT_TYPES)
+    SN_used: bool = setting(False, "Spectral normalisation of every Dense weight.")
+    SN_generator_hidden: bool = setting(True, "With SN_used, also the generator's middle "
+                                        "layers (False: the authors' plain middle layers).")
+    select_metric: str = setting("auc_gmean", "How epochs are ranked on validation.",
+                                 choices=SELECTION_METRICS)
+    select_top_k: int = setting(10, "The k best epochs on validation are kept; their "
+                                "ensembles are averaged.")
+    select_ties: str = setting("confidence", "Epochs still tied go to the lower validation "
+                               "balanced log-loss (confidence) or to the earlier epoch.",
+                               choices=SELECTION_TIES)
+    tune: bool = setting(False, "Choose the settings among tuning.CANDIDATES on validation, "
+                         "then refit with the winner.")
+    tune_seeds: int = setting(2, "Training seeds per candidate when tuning.")
+    validation_fraction: float = setting(0.25, "Stratified share of (X, y) that fit() holds "
+                                         "out to choose epochs when no X_val is given; 0: none.")
+    seed: int = setting(42, "Seeds everything random: initial weights, member learning rates, "
+                        "shuffles, noise, the held-out validation part.")
 
     def validate(self):
-        for name in ("max_epochs", "batch_size"):
-            setattr(self, name, schedule.check_setting(name, getattr(self, name)))
         positive = ("train_steps", "ensemble_num", "select_top_k", "tune_seeds")
         for name in positive:
-            if int(getattr(self, name)) < 1:
+            if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        for name in ("max_epochs", "batch_size"):
+            setattr(self, name, schedule.check_setting(name, getattr(self, name)))
         for name in ("dis_layer", "gen_layer"):
-            if int(getattr(self, name)) < 0:
+            if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be 0 or more, got {getattr(self, name)}")
         check_validation_fraction(self.validation_fraction)
         if self.dim_z < 2:
@@ -57,42 +79,20 @@ class EALGANConfig:
         check_learning_rates(self)
         if not 0 < self.active_rate <= 1:
             raise ValueError(f"active_rate must be in (0, 1], got {self.active_rate}")
-        if self.init_type not in INIT_TYPES:
-            raise ValueError(f"unknown init_type {self.init_type!r}; choose one of "
-                             f"{', '.join(INIT_TYPES)}")
-        if self.select_metric not in SELECTION_METRICS:
-            raise ValueError(f"unknown select_metric {self.select_metric!r}; choose one of "
-                             f"{', '.join(SELECTION_METRICS)}")
-        if self.select_ties not in SELECTION_TIES:
-            raise ValueError(f"unknown select_ties {self.select_ties!r}; choose one of "
-                             f"{', '.join(SELECTION_TIES)}")
-        if self.dis_activation_func not in ACTIVATIONS:
-            raise ValueError(f"unknown dis_activation_func {self.dis_activation_func!r}; "
-                             f"choose one of {', '.join(ACTIVATIONS)}")
         return self
 
 
 class EALGAN(Detector):
-    """Conditional GAN with an actively trained ensemble of discriminators.
-
-    >>> model = EALGAN(max_epochs=50, batch_size=128).fit(X, y, X_val, y_val)
-    >>> scores = model.decision_function(X_test)    # mean P(anomaly) of the ensemble
-
-    Settings are EALGANConfig's fields; the settings a fitted model used are
-    in `config_` (with tune=True, the winning candidate's).
-    """
-
     name = "eal_gan"
     label = "EAL-GAN"
     config_class = EALGANConfig
     __init__ = keyword_init(EALGANConfig)
-    networks = None   # set by fit() and load()
 
     def _build(self, n_features, snapshots=1):
         """Fresh networks; the discriminators hold `snapshots` copies of the ensemble."""
         cfg = self.config_
         rngs = runtime.seeded_generators(cfg.seed, ("init", "member_lr", "shuffle", "noise"))
-        self.n_features_ = int(n_features)
+        self.n_features_in_ = int(n_features)
         self.generator = Generator(rngs["init"], n_features, cfg.dim_z, cfg.gen_layer,
                                    cfg.init_type, cfg.SN_used, cfg.SN_generator_hidden)
         self.discriminators = self._discriminators(rngs["init"], snapshots)
@@ -104,14 +104,14 @@ class EALGAN(Detector):
 
     def _discriminators(self, rng, snapshots):
         cfg = self.config_
-        return DiscriminatorEnsemble(rng, self.n_features_, cfg.ensemble_num * snapshots,
+        return DiscriminatorEnsemble(rng, self.n_features_in_, cfg.ensemble_num * snapshots,
                                      cfg.dis_layer, cfg.dis_activation_func, cfg.init_type,
                                      cfg.SN_used)
 
     def _fit(self, X, y, X_val, y_val, on_epoch):
         """Train on (X, y); keep the select_top_k best epochs on validation when given."""
         if self.config_.tune:  # candidates train quietly; fit_summary() shows their scores
-            return self._fit_tuned(X, y, X_val, y_val)
+            return self._fit_tuned(X, y, X_val, y_val, on_epoch)
         self.batch_size_, self.max_epochs_ = schedule.resolve(
             self.config_.batch_size, self.config_.max_epochs, self.config_.train_steps, len(X))
         memory.check_fits(self.config_, X.shape[1], self.batch_size_)
@@ -123,7 +123,7 @@ class EALGAN(Detector):
                                          max_epochs=self.max_epochs_)
         loop = EpochLoop(self.generator, self.discriminators, self.member_lr_, run_config, rngs,
                          (rank, workers))
-        self.history_, kept = loop.run(X, y, X_val, y_val, self.decision_function, on_epoch)
+        self.history_, kept = loop.run(X, y, X_val, y_val, self._score, on_epoch)
         if rank != 0:   # a follower's parameters equal worker 0's, which selects and saves
             return self
         # epochs x validation rows: what the selection rules are compared on
@@ -140,18 +140,19 @@ class EALGAN(Detector):
             self._merge_snapshots(kept.items())
         return self
 
-    def _fit_tuned(self, X, y, X_val, y_val):
-        """Become the fit of the candidate settings that validate best (tuning.py)."""
+    def _fit_tuned(self, X, y, X_val, y_val, on_epoch):
+        """Choose the candidate settings that validate best (tuning.py), then refit with them."""
         if X_val is None:
             raise ValueError("tune needs a validation part: pass X_val and y_val, or a "
                              "validation_fraction above 0")
-        name, winner, table = tuning.tune(type(self).from_config, self.config_, X, y, X_val,
-                                          y_val)
-        # Become the winner's fit (networks, history, config_); keep this model's settings.
-        settings = self.get_params(deep=False)
-        self.__dict__.update({k: v for k, v in vars(winner).items() if k not in settings})
+        name, table = tuning.tune(type(self).from_config, self.config_, X, y, X_val, y_val,
+                                  verbose=self.verbose)
         self.tuned_candidate_, self.tuning_ = name, table
-        return self
+        self.best_params_ = tuning.candidate_settings(self.config_, name)
+        # The refit repeats the winner's fit with this run's seed: the same numbers,
+        # one fit more, and the model's own attributes describe it.
+        self.config_ = tuning.candidate_config(self.config_, name)
+        return self._fit(X, y, X_val, y_val, on_epoch)
 
     def _merge_snapshots(self, states):
         """Score with every kept epoch: one ensemble of len(states) x E discriminators.
@@ -165,12 +166,12 @@ class EALGAN(Detector):
         for param in self.discriminators.get_parameters():
             param.set_data(Tensor(np.concatenate([state[param.name] for state in states])))
 
-    def decision_function(self, X):
+    def _score(self, X):
         """Ensemble mean of the auxiliary heads' P(anomaly), one value per row."""
-        if self.networks is None:
-            raise RuntimeError("the model is not trained yet: call fit() or load() first")
-        return score_in_chunks(lambda x: self.networks(x).asnumpy(),
-                               check_features(X, self.n_features_))
+        return score_in_chunks(lambda x: self.networks(x).asnumpy(), X)
+
+    def _rebuild(self):
+        self._build(self.n_features_in_, len(self.snapshot_epochs_))
 
     def fit_summary(self):
         epochs = ", ".join(str(e) for e in self.snapshot_epochs_)
@@ -187,7 +188,7 @@ class EALGAN(Detector):
 
     def describe(self):
         """What save() records about the model itself."""
-        return {"model": self.name, "n_features": self.n_features_,
+        return {"model": self.name, "n_features": self.n_features_in_,
                 "config": dataclasses.asdict(self.config_),
                 "member_lr": [float(v) for v in self.member_lr_],
                 "batch_size": getattr(self, "batch_size_", None),
@@ -212,3 +213,30 @@ class EALGAN(Detector):
         model.max_epochs_ = meta.get("max_epochs", config.max_epochs)
         model.labels_queried_ = meta.get("labels_queried")
         return model
+
+
+document(EALGAN, """Conditional GAN with an actively trained ensemble of discriminators.
+
+One generator makes rows of either class; an ensemble of discriminators,
+each with an adversarial head and an auxiliary "is this an anomaly?" head,
+learns from real rows (labels queried by active learning) and generated
+ones, with an ensemble focal loss.  The score of a row is the ensemble mean
+of the auxiliary heads' P(anomaly), averaged over the `select_top_k` epochs
+that score best on the validation part.""", {
+    "batch_size_": ("int", "Batch size the fit used ('auto' resolved)."),
+    "max_epochs_": ("int", "Epochs the fit ran ('auto' resolved)."),
+    "member_lr_": ("ndarray of shape (ensemble_num,)", "Each discriminator's learning rate."),
+    "snapshot_epochs_": ("list of int", "The kept epochs, best on validation first; the "
+                         "model averages their ensembles."),
+    "selected_epoch_": ("int", "The best epoch on validation (snapshot_epochs_[0])."),
+    "validation_scores_": ("ndarray of shape (epochs, n_val) or None", "Every epoch's "
+                           "scores of the validation rows: what the selection rule ranked."),
+    "labels_queried_": ("int", "Training rows whose label active learning queried."),
+    "tuned_candidate_": ("str", "With tune=True: the winning candidate of tuning.CANDIDATES."),
+    "best_params_": ("dict", "With tune=True: the settings the winner set (the refit's)."),
+    "tuning_": ("list of dict", "With tune=True: every candidate's held-out validation AUC "
+                "and Gmean, why the winner won."),
+}, """Examples
+--------
+>>> model = EALGAN(train_steps=300, verbose=1).fit(X, y)   # holds out 25 % to choose epochs
+>>> scores = model.decision_function(X_test)               # in [0, 1]; predict(): >= 0.5""")

@@ -8,15 +8,17 @@ training seeds (seed, seed + 1, ...) on the same training part, judges each
 fit's per-epoch validation scores with the selection rule by cross-fitting
 (selection.cross_fit: epochs chosen on one half of validation, scored on
 the other), and keeps the candidate with the highest mean held-out
-AUC x Gmean (ties: held-out AUC, then the order below).  The winner's fit
-with the run's own seed becomes the model, so tuning costs
-candidates x seeds fits and no retraining.  The test part is never seen.
+AUC x Gmean (ties: held-out AUC, then the order below).  The estimator then
+refits with the winner's settings and the run's own seed (the same numbers
+as the winner's fit with that seed), so tuning costs candidates x seeds
+fits plus one.  The test part is never seen.
 """
 import dataclasses
 
 import numpy as np
 
 from ..core.detector import TrainingDiverged
+from ..utils import progress
 from .selection import cross_fit
 
 # What a candidate sets; everything else (network shape, activation,
@@ -86,31 +88,39 @@ def objective(auc, gmean):
     return (auc * gmean, auc)
 
 
-def tune(make_model, config, X, y, X_val, y_val, names=None):
-    """(winner's name, its fitted model with config.seed, every candidate's scores).
+def tune(make_model, config, X, y, X_val, y_val, names=None, verbose=0):
+    """(winner's name, every candidate's scores); the caller refits with the winner.
 
-    make_model(config) returns an unfitted detector.
+    make_model(config) returns an unfitted detector.  verbose: a progress bar
+    over the candidates x seeds fits, with the time left.
     """
+    names = list(names or CANDIDATES)
     seeds = [config.seed + i for i in range(config.tune_seeds)]
-    table, best, best_model, best_name = [], None, None, None
-    for name in names or CANDIDATES:
-        cand = candidate_config(config, name)
-        scores, first = [], None
-        for seed in seeds:
-            model = make_model(dataclasses.replace(cand, seed=seed))
-            try:
-                model.fit(X, y, X_val, y_val)
-            except TrainingDiverged:
-                scores.append((np.nan, np.nan))
-                continue
-            scores.append(judge_fit(model.validation_scores_, y_val, cand, seed))
-            first = model if seed == config.seed else first
-        auc, gmean = np.mean(scores, axis=0)
-        row = {"candidate": name, "heldout_auc": float(auc), "heldout_gmean": float(gmean),
-               "seeds": len(seeds)}
-        table.append(row)
-        if first is not None and (best is None or objective(auc, gmean) > best):
-            best, best_model, best_name = objective(auc, gmean), first, name
-    if best_model is None:
+    table, best, best_name = [], None, None
+    with progress.bar(len(names) * len(seeds), "tuning fits", "fit", enabled=bool(verbose)) \
+            as fits:
+        for name in names:
+            cand = candidate_config(config, name)
+            scores = []
+            for seed in seeds:
+                fits.set_postfix(candidate=name, seed=seed, refresh=False)
+                scores.append(_judged_fit(make_model(dataclasses.replace(cand, seed=seed)),
+                                          cand, X, y, X_val, y_val, seed))
+                fits.update(1)
+            auc, gmean = np.mean(scores, axis=0)
+            table.append({"candidate": name, "heldout_auc": float(auc),
+                          "heldout_gmean": float(gmean), "seeds": len(seeds)})
+            if np.isfinite(auc) and (best is None or objective(auc, gmean) > best):
+                best, best_name = objective(auc, gmean), name
+    if best_name is None:
         raise TrainingDiverged("every tuning candidate diverged")
-    return best_name, best_model, table
+    return best_name, table
+
+
+def _judged_fit(model, config, X, y, X_val, y_val, seed):
+    """(held-out AUC, Gmean) of one candidate fit; NaNs when it diverged."""
+    try:
+        model.fit(X, y, X_val, y_val)
+    except TrainingDiverged:
+        return (np.nan, np.nan)
+    return judge_fit(model.validation_scores_, y_val, config, seed)

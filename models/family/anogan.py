@@ -18,7 +18,7 @@ from mindspore import nn, ops, Tensor
 
 from .ganomaly import Discriminator
 from .layers import GAN_BETAS, bce_with_logits, gan_steps, mlp, residual_score
-from .semi_supervised import SemiSupervisedDetector, hidden_size, latent_size
+from .semi_supervised import SemiSupervisedDetector, document_family, hidden_size, latent_size
 
 LAMBDA = 0.1
 SEARCH_STEPS = 50
@@ -99,3 +99,8 @@ class AnoGAN(SemiSupervisedDetector):
             moved, m, v, per_row = self._search(x, z, m, v, Tensor(np.float32(step)))
             z = moved if step <= SEARCH_STEPS else z
         return per_row.asnumpy()
+
+
+document_family(AnoGAN, """\
+AnoGAN (Schlegl et al. 2017), tabular: a GAN of normal rows; a row's score is
+the loss of the best latent match that a batched search finds for it.""")

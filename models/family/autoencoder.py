@@ -7,7 +7,7 @@ error.
 from mindspore import nn
 
 from .layers import AUTOENCODER_BETAS, OptimizerStep, mlp
-from .semi_supervised import SemiSupervisedDetector, hidden_size, latent_size
+from .semi_supervised import SemiSupervisedDetector, document_family, hidden_size, latent_size
 
 
 class _Autoencoder(nn.Cell):
@@ -52,10 +52,14 @@ class AutoEncoder(SemiSupervisedDetector):
         autoencoder = self._register(autoencoder=_Autoencoder(rng, n_features))["autoencoder"]
         self._step = OptimizerStep(_Loss(autoencoder), autoencoder.trainable_params(),
                                    self.config_.lr_g, "optimizer", AUTOENCODER_BETAS)
-        self._score = _Score(autoencoder)
+        self._score_cell = _Score(autoencoder)
 
     def _train_batch(self, x, noise_rng):
         return {"loss": float(self._step(x).asnumpy())}
 
     def _score_chunk(self, x):
-        return self._score(x).asnumpy()
+        return self._score_cell(x).asnumpy()
+
+
+document_family(AutoEncoder, """\
+Dense autoencoder: a row's score is its mean squared reconstruction error.""")

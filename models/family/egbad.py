@@ -34,14 +34,17 @@ from mindspore import nn, ops, Tensor
 
 from ..core.detector import keyword_init, score_in_chunks
 from .layers import bce_with_logits, gan_steps, mlp, residual_score
-from .semi_supervised import SemiSupervisedConfig, SemiSupervisedDetector, hidden_size, latent_size
+from ..core.settings import setting
+from .semi_supervised import (SemiSupervisedConfig, SemiSupervisedDetector, document_family,
+                              hidden_size, latent_size)
 
 ALPHA = 0.9
 
 
 @dataclasses.dataclass
 class EGBADConfig(SemiSupervisedConfig):
-    cycle_weight: float = 100.0   # weight of mean |x - G(E(x))| in L_G,E; 0: the paper's BiGAN
+    cycle_weight: float = setting(100.0, "Weight of mean |x - G(E(x))| in the generator and "
+                                  "encoder loss; 0: the paper's BiGAN.")
 
     def validate(self):
         super().validate()
@@ -132,7 +135,7 @@ class EGBAD(SemiSupervisedDetector):
         self._d_step, self._g_step = gan_steps(
             self.config_, _Loss(bigan, discriminator, True), discriminator,
             _Loss(bigan, discriminator, False, self.config_.cycle_weight), bigan)
-        self._score = _Score(bigan, discriminator)
+        self._score_cell = _Score(bigan, discriminator)
         self._reconstruction = _Reconstruction(bigan)
 
     def _train_batch(self, x, noise_rng):
@@ -141,9 +144,14 @@ class EGBAD(SemiSupervisedDetector):
         return {"loss_d": loss_d, "loss_g": float(self._g_step(x, z).asnumpy())}
 
     def _score_chunk(self, x):
-        return self._score(x).asnumpy()
+        return self._score_cell(x).asnumpy()
 
     def _epoch_diagnostics(self, normal_val):
         """`reconstruction`: mean |x - G(E(x))| over the validation part's normal rows."""
         errors = score_in_chunks(lambda x: self._reconstruction(x).asnumpy(), normal_val)
         return {"reconstruction": float(errors.mean())}
+
+
+document_family(EGBAD, """\
+EGBAD (Zenati et al. 2018): a BiGAN with an encoder; a row's score mixes its
+reconstruction error and the discriminator's feature distance.""")

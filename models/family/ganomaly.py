@@ -13,7 +13,7 @@ is the latent distance mean((z - z^)^2).
 from mindspore import nn, ops
 
 from .layers import bce_with_logits, gan_steps, mlp
-from .semi_supervised import SemiSupervisedDetector, hidden_size, latent_size
+from .semi_supervised import SemiSupervisedDetector, document_family, hidden_size, latent_size
 
 W_ADV, W_CON, W_ENC = 1.0, 50.0, 1.0
 
@@ -95,11 +95,16 @@ class GANomaly(SemiSupervisedDetector):
         self._d_step, self._g_step = gan_steps(
             self.config_, _DiscriminatorLoss(generator, discriminator), discriminator,
             _GeneratorLoss(generator, discriminator), generator)
-        self._score = _Score(generator)
+        self._score_cell = _Score(generator)
 
     def _train_batch(self, x, noise_rng):
         loss_g = float(self._g_step(x).asnumpy())
         return {"loss_g": loss_g, "loss_d": float(self._d_step(x).asnumpy())}
 
     def _score_chunk(self, x):
-        return self._score(x).asnumpy()
+        return self._score_cell(x).asnumpy()
+
+
+document_family(GANomaly, """\
+GANomaly (Akcay et al. 2018), tabular: encoder-decoder-encoder; a row's score is
+the distance between its two latent codes.""")

@@ -17,8 +17,9 @@ import time
 import numpy as np
 from mindspore import nn, Tensor
 
-from ..core.detector import (Detector, TrainingDiverged, check_features, check_learning_rates,
-                             check_validation_fraction, keyword_init, score_in_chunks)
+from ..core.detector import (Detector, TrainingDiverged, check_learning_rates,
+                             check_validation_fraction, document, keyword_init, score_in_chunks)
+from ..core.settings import setting
 from ..utils.metrics import best_gmean_threshold
 from ..utils.runtime import seeded_generators
 
@@ -27,16 +28,17 @@ NO_VALIDATION_QUANTILE = 95.0
 
 @dataclasses.dataclass
 class SemiSupervisedConfig:
-    max_epochs: int = 100
-    batch_size: int = 128
-    lr_g: float = 0.001           # generator / encoders / autoencoder
-    lr_d: float = 0.001           # discriminator (GAN models)
-    validation_fraction: float = 0.25  # held out by fit() when no validation part is given
-    seed: int = 42
+    max_epochs: int = setting(100, "Training epochs.")
+    batch_size: int = setting(128, "Rows per step (at most the normal training rows).")
+    lr_g: float = setting(0.001, "Learning rate of the generator, encoders or autoencoder.")
+    lr_d: float = setting(0.001, "Learning rate of the discriminator (GAN models).")
+    validation_fraction: float = setting(0.25, "Stratified share of (X, y) that fit() holds "
+                                         "out to choose the threshold when no X_val is given.")
+    seed: int = setting(42, "Seeds the initial weights, shuffles, noise and the held-out part.")
 
     def validate(self):
         for name in ("max_epochs", "batch_size"):
-            if int(getattr(self, name)) < 1:
+            if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
         check_learning_rates(self)
         check_validation_fraction(self.validation_fraction)
@@ -66,7 +68,6 @@ class SemiSupervisedDetector(Detector):
 
     config_class = SemiSupervisedConfig
     __init__ = keyword_init(SemiSupervisedConfig)
-    networks = None   # set by fit() and load()
 
     # -- subclass hooks --------------------------------------------------
     def _build(self, n_features, rng):
@@ -93,7 +94,7 @@ class SemiSupervisedDetector(Detector):
 
     def _setup(self, n_features):
         rngs = seeded_generators(self.config_.seed, ("init", "shuffle", "noise", "score"))
-        self.n_features_ = int(n_features)
+        self.n_features_in_ = int(n_features)
         self.score_rng_ = rngs["score"]
         self._build(n_features, rngs["init"])
         return rngs
@@ -121,7 +122,7 @@ class SemiSupervisedDetector(Detector):
         self._calibrate(normal, X_val, y_val)
 
     def _calibrate(self, normal, X_val, y_val):
-        train_scores = self.decision_function(normal)
+        train_scores = self._score(normal)
         if not np.isfinite(train_scores).all():
             raise TrainingDiverged(f"{self.label} training diverged: its scores of the training "
                                    f"rows are not finite (try a smaller lr_g / lr_d)")
@@ -129,18 +130,19 @@ class SemiSupervisedDetector(Detector):
         if X_val is None:
             self.threshold_ = float(np.percentile(train_scores, NO_VALIDATION_QUANTILE))
         else:
-            self.threshold_ = best_gmean_threshold(y_val, self.decision_function(X_val))
+            self.threshold_ = best_gmean_threshold(y_val, self._score(X_val))
 
-    def decision_function(self, X):
-        """Anomaly score per row; higher means more anomalous."""
-        if self.networks is None:
-            raise RuntimeError("the model is not trained yet: call fit() or load() first")
-        return score_in_chunks(self._score_chunk, check_features(X, self.n_features_))
+    def _score(self, X):
+        return score_in_chunks(self._score_chunk, X)
+
+    def _rebuild(self):
+        self._setup(self.n_features_in_)
 
     def predict_proba(self, X):
         """Scores min-max scaled by the training rows' range, as PyOD's 'linear' method."""
+        scores = self.decision_function(X)
         low, high = self.score_range_
-        scaled = np.clip((self.decision_function(X) - low) / max(high - low, 1e-12), 0.0, 1.0)
+        scaled = np.clip((scores - low) / max(high - low, 1e-12), 0.0, 1.0)
         return np.stack([1.0 - scaled, scaled], axis=1)
 
     selected_epoch_ = None   # fixed number of epochs, no epoch selection
@@ -150,7 +152,7 @@ class SemiSupervisedDetector(Detector):
         return [f"threshold {self.threshold_:.6g} (best Gmean on the validation part)"]
 
     def describe(self):
-        return {"model": self.name, "n_features": self.n_features_,
+        return {"model": self.name, "n_features": self.n_features_in_,
                 "config": dataclasses.asdict(self.config_), "threshold": self.threshold_,
                 "score_range": list(self.score_range_), "selected_epoch": None}
 
@@ -162,3 +164,14 @@ class SemiSupervisedDetector(Detector):
         model.threshold_ = meta["threshold"]
         model.score_range_ = tuple(meta["score_range"])
         return model
+
+
+def document_family(detector_class, summary):
+    """The numpydoc docstring of one of the comparison detectors."""
+    return document(detector_class, summary + """
+
+Trained on the normal rows (label 0) of the training part only; the
+threshold of predict() maximises Gmean on the validation part.""", {
+        "score_range_": ("tuple of float", "Lowest and highest score of the normal training "
+                         "rows: predict_proba() scales scores by it."),
+    })

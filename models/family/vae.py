@@ -16,7 +16,7 @@ import numpy as np
 from mindspore import nn, ops, Parameter, Tensor
 
 from .layers import AUTOENCODER_BETAS, OptimizerStep, mlp
-from .semi_supervised import SemiSupervisedDetector, hidden_size, latent_size
+from .semi_supervised import SemiSupervisedDetector, document_family, hidden_size, latent_size
 
 SCORE_SAMPLES = 10
 LOG_2PI = float(np.log(2.0 * np.pi))
@@ -103,11 +103,16 @@ class VAE(SemiSupervisedDetector):
         vae = self._register(vae=_VAE(rng, n_features))["vae"]
         self._step = OptimizerStep(_Loss(vae), vae.trainable_params(), self.config_.lr_g,
                                    "optimizer", AUTOENCODER_BETAS)
-        self._score = _Score(vae)
+        self._score_cell = _Score(vae)
 
     def _train_batch(self, x, noise_rng):
         noise = noise_rng.standard_normal((x.shape[0], self.networks.vae.latent))
         return {"loss": float(self._step(x, Tensor(noise.astype(np.float32))).asnumpy())}
 
     def _score_chunk(self, x):
-        return self._score(x).asnumpy()
+        return self._score_cell(x).asnumpy()
+
+
+document_family(VAE, """\
+Variational autoencoder (An & Cho 2015): a row's score is its negative
+reconstruction log-probability, averaged over fixed latent draws.""")

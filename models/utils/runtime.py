@@ -6,6 +6,7 @@ shuffles, generator noise) is drawn from the NumPy generators returned by
 """
 import os
 import signal
+import warnings
 
 import numpy as np
 import mindspore as ms
@@ -62,8 +63,8 @@ def configure(device_target="CPU", device_id=0, threads=DEFAULT_CPU_THREADS):
     wanted = (device_target, int(device_id), int(threads))
     if _configured is not None:
         if wanted != _configured:
-            raise DeviceError(f"this process already runs on {_configured}; device and threads "
-                              "can be chosen once per process")
+            raise DeviceError(f"this process already runs on {describe(_configured)}; device "
+                              "and threads can be chosen once per process")
         return
     if device_target not in DEVICE_TARGETS:
         raise DeviceError(f"unknown device_target {device_target!r}; "
@@ -75,12 +76,60 @@ def configure(device_target="CPU", device_id=0, threads=DEFAULT_CPU_THREADS):
             f"installation (mindspore {ms.__version__}); install the {device_target} "
             "build of MindSpore or use --device_target CPU")
     ms.set_context(mode=ms.GRAPH_MODE)
-    ms.set_device(device_target, device_id)
-    if device_target == "CPU":
-        # The default pool has 25 threads; on a small machine that makes every
-        # small kernel ~40x slower.  A fixed count also fixes reduction order.
-        ms.device_context.cpu.op_tuning.threads_num(int(threads))
+    try:
+        ms.set_device(device_target, device_id)
+        if device_target == "CPU":
+            # The default pool has 25 threads; on a small machine that makes every
+            # small kernel ~40x slower.  A fixed count also fixes reduction order.
+            ms.device_context.cpu.op_tuning.threads_num(int(threads))
+    except RuntimeError as err:   # MindSpore ran kernels before: its runtime is fixed
+        _configured = wanted
+        raise DeviceError(f"MindSpore already ran in this process before it could be set to "
+                          f"{describe(wanted)}, so it keeps its own device and thread settings "
+                          "(slower, and scores can differ from the command line's); fit or "
+                          "load the model before any other MindSpore work") from err
     _configured = wanted
+
+
+def describe(settings):
+    """'CPU 0 with 2 threads' for a (device_target, device_id, threads) triple."""
+    device_target, device_id, threads = settings
+    return f"{device_target} {device_id} with {threads} CPU threads"
+
+
+def configured():
+    """(device_target, device_id, threads) this process runs with, or None before configure()."""
+    return _configured
+
+
+def ensure(device_target=None, device_id=None, threads=None):
+    """What a Python estimator calls before it compiles anything.
+
+    None means "whatever this process already runs with, else the command
+    line's default" (CPU, device 0, DEFAULT_CPU_THREADS threads), so a model
+    used inside train_eval.py or after an explicit configure() follows it.
+    A setting given explicitly that differs from the process's cannot take
+    effect: it is said in a RuntimeWarning, and the process's settings stay.
+    """
+    requested = (device_target, device_id, threads)
+    if _configured is None:
+        defaults = ("CPU", 0, DEFAULT_CPU_THREADS)
+        try:
+            configure(*(d if r is None else r for r, d in zip(requested, defaults)))
+        except DeviceError as err:
+            if _configured is None:   # a bad or unavailable setting
+                raise
+            # MindSpore ran before: it computes in graph mode on its own pool
+            warnings.warn(str(err), RuntimeWarning, stacklevel=3)
+        return _configured
+    clashes = [f"{name}={value!r}" for name, value, current in
+               zip(("device_target", "device_id", "threads"), requested, _configured)
+               if value is not None and value != current]
+    if clashes:
+        warnings.warn(f"this process already runs MindSpore on {describe(_configured)}; "
+                      f"the model's {', '.join(clashes)} cannot take effect in it (start a new "
+                      "process to use them)", RuntimeWarning, stacklevel=3)
+    return _configured
 
 
 def init_distributed():
