@@ -5,32 +5,31 @@
     python train_eval.py --data_name glass --resume True      # evaluate weights/glass
     python train_eval.py --data_name glass --model ganomaly   # one of the other detectors
 
-Settings: configs/default.yaml, then --preset NAME (configs/presets/NAME.yaml),
-then (EAL-GAN) configs/DATASET.yaml or (other detectors)
-configs/models/MODEL.yaml, or --config FILE instead, then command-line flags.
-A dataset's YAML wins over a preset; to run a preset as it is on one of the
-16 sets, pass it as --config configs/presets/NAME.yaml.  Choices that need
-labels (EAL-GAN's epoch, the other detectors' threshold) use the validation
-part; the test part is scored once.
+    python train_eval.py --list_models                       # the detectors' names
+
+Settings (config.py): configs/default.yaml, then --preset NAME
+(configs/presets/NAME.yaml), then (EAL-GAN) configs/DATASET.yaml or (other
+detectors) configs/models/MODEL.yaml, or --config FILE instead, then
+command-line flags.  A dataset's YAML wins over a preset; to run a preset as
+it is on one of the 16 sets, pass it as --config configs/presets/NAME.yaml.
+Choices that need labels (EAL-GAN's epoch, the other detectors' threshold)
+use the validation part; the test part is scored once.
 Outputs: weights/DATASET/ (EAL-GAN) or weights/MODEL/DATASET/, a row of
 results/runs.csv, the AUC_ and Gmean_ tables of the model, and PNG figures
 under results/plots/.
 """
-import argparse
-import dataclasses
 import os
 import sys
 import time
 
-import yaml
-
+from config import OUTSIDE_GRAPH, ConfigError, model_config, resolve_settings
 from dataloader import DataError, load_table, resolve_data_file
 from preprocess import PARTS, Standardizer, prepare, split_indices, summary_line
 from models import DETECTORS, EALGAN
 from models.eal_gan import schedule
-from models.utils import plots, runtime
+from models.utils import plots, progress, runtime
 from models.utils.compile_cache import CompileCache
-from models.utils.cli import run_command, str2bool
+from models.utils.cli import run_command
 from models.core.detector import ModelTooLarge, TrainingDiverged
 from models.utils.checkpoint import CheckpointError, folder_problem, read_meta
 from models.utils.metrics import evaluate
@@ -38,195 +37,20 @@ from models.utils.results import (RUNS_FILE, RUN_COLUMNS, ResultsError, dataset_
                             record_run, run_row, summary_path)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-DEFAULT_CONFIG = os.path.join(HERE, "configs", "default.yaml")
-PRESETS = os.path.join(HERE, "configs", "presets")
-BOOLEAN_SETTINGS = ("SN_used", "SN_generator_hidden", "shuffle", "tune", "resume", "print",
-                    "plots", "compile_cache", "distributed")
-# Settings that never reach a compiled graph: left out of the compile-cache key.
-OUTSIDE_GRAPH = ("config", "preset", "data_path", "weights_dir", "results_dir", "print", "plots",
-                 "resume_epoch", "compile_cache", "compile_cache_dir")
-
-
-class ConfigError(ValueError):
-    """A setting is unknown or has an unusable value."""
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):
-        raise ConfigError(message)
-
-
-def _convert(value, cast, expected):
-    """cast(value); booleans and what cast cannot read are refused, naming what was expected."""
-    if isinstance(value, bool):
-        raise argparse.ArgumentTypeError(f"expected {expected}, got {value!r}")
-    try:
-        return cast(value)
-    except (TypeError, ValueError):
-        raise argparse.ArgumentTypeError(f"expected {expected}, got {value!r}") from None
-
-
-def whole_number(value):
-    """An int from a flag or a YAML value; YAML's 3.0 is accepted, 2.5 and True are not."""
-    if isinstance(value, float) and not value.is_integer():
-        raise argparse.ArgumentTypeError(f"expected an integer, got {value!r}")
-    return _convert(value, int, "an integer")
-
-
-def real_number(value):
-    return _convert(value, float, "a number")
-
-
-def int_or_auto(value):
-    if str(value).strip().lower() == "auto":
-        return "auto"
-    return _convert(value, int, "an integer or auto")
-
-
-def optional_str(value):
-    return None if value is None or str(value).lower() in ("", "none", "null") else str(value)
-
-
-def seed_value(value):
-    seed = whole_number(value)
-    if not 0 <= seed < 2 ** 32:
-        raise argparse.ArgumentTypeError(f"expected a seed in [0, 2**32 - 1], got {value!r}")
-    return seed
-
-
-def text(value):
-    if isinstance(value, (dict, list)) or value is None:
-        raise argparse.ArgumentTypeError(f"expected a single value, got {value!r}")
-    return str(value)
-
-
-def build_parser():
-    """Every flag defaults to None so that only what the user typed overrides the YAML."""
-    parser = _Parser(description=__doc__.split("\n")[0])
-    add = parser.add_argument
-    add("--config", help="YAML file of settings (default: configs/DATASET.yaml for EAL-GAN, "
-        "configs/models/MODEL.yaml for the others)")
-    add("--preset", help=f"EAL-GAN settings layered under the dataset's YAML: "
-        f"{', '.join(presets())} (configs/presets/)")
-    add("--model", type=text, help=f"detector: {', '.join(DETECTORS)}")
-    for name in ("data_name", "data_path", "dis_activation_func", "init_type", "select_metric",
-                 "select_ties", "device_target", "weights_dir", "results_dir", "compile_cache_dir"):
-        add(f"--{name}", type=text)
-    add("--label_column", type=optional_str)
-    for name in ("max_epochs", "batch_size"):
-        add(f"--{name}", type=int_or_auto)
-    for name in ("train_steps", "tune_seeds", "dim_z", "dis_layer", "gen_layer",
-                 "ensemble_num", "device_id", "resume_epoch", "threads", "select_top_k"):
-        add(f"--{name}", type=whole_number)
-    add("--seed", type=seed_value)
-    for name in ("lr_g", "lr_d", "active_rate", "cycle_weight"):
-        add(f"--{name}", type=real_number)
-    for name in BOOLEAN_SETTINGS:
-        add(f"--{name}", type=str2bool, nargs="?", const=True)
-    return parser
-
-
-def check_values(settings, parser, source):
-    """settings with every value passed through its flag's converter: one set of checks
-    for the command line and the YAML files."""
-    convert = {action.dest: action.type for action in parser._actions if action.type}
-    checked = {}
-    for name, value in settings.items():
-        try:
-            checked[name] = convert[name](value) if name in convert else value
-        except argparse.ArgumentTypeError as err:
-            raise ConfigError(f"{source}: {name}: {err}") from None
-    return checked
-
-
-def read_yaml(path):
-    if not os.path.isfile(path):
-        raise ConfigError(f"config file {path} not found")
-    try:
-        with open(path, encoding="utf-8") as handle:
-            values = yaml.safe_load(handle) or {}
-    except (yaml.YAMLError, UnicodeDecodeError) as err:
-        raise ConfigError(f"{path} is not a YAML text file ({err})".replace("\n", " ")) from err
-    if not isinstance(values, dict):
-        raise ConfigError(f"{path} must hold key: value settings")
-    return values
-
-
-def presets():
-    return sorted(name[:-len(".yaml")] for name in os.listdir(PRESETS) if name.endswith(".yaml"))
-
-
-def layer(settings, path, known, parser):
-    """settings updated by the YAML file at path, whose keys must all be known."""
-    values = read_yaml(path)
-    unknown = sorted(set(values) - known)
-    if unknown:
-        raise ConfigError(f"{path}: unknown setting(s) {', '.join(unknown)}")
-    settings.update(check_values(values, parser, path))
-
-
-def settings_file(cli, settings):
-    """The YAML layered over the defaults: --config, else the dataset's (EAL-GAN) or model's."""
-    if cli.get("config"):
-        return cli["config"]
-    model = cli.get("model", settings["model"])
-    if model == EALGAN.name:
-        return os.path.join(HERE, "configs", f"{cli.get('data_name', settings['data_name'])}.yaml")
-    return os.path.join(HERE, "configs", "models", f"{model}.yaml")
-
-
-def resolve_settings(argv=None):
-    """Defaults < --preset < dataset or model YAML (or --config) < command line, as a Namespace."""
-    parser = build_parser()
-    cli = {k: v for k, v in vars(parser.parse_args(argv)).items() if v is not None}
-    settings = check_values(read_yaml(DEFAULT_CONFIG), parser, DEFAULT_CONFIG)
-    known = set(settings) | {"config"}
-    check_model(cli.get("model", settings["model"]))
-    if cli.get("preset"):
-        if cli["preset"] not in presets():
-            raise ConfigError(f"unknown preset {cli['preset']!r}; choose one of "
-                              f"{', '.join(presets())}")
-        layer(settings, os.path.join(PRESETS, f"{cli['preset']}.yaml"), known, parser)
-    override = settings_file(cli, settings)
-    if cli.get("config") or os.path.isfile(override):
-        layer(settings, override, known, parser)
-    settings.update(cli)
-    check_model(settings["model"])
-    return argparse.Namespace(**settings)
-
-
-def check_model(model):
-    if model not in DETECTORS:
-        raise ConfigError(f"unknown model {model!r}; choose one of {', '.join(DETECTORS)}")
-
-
-def model_config(args):
-    config_class = DETECTORS[args.model].config_class
-    fields = {f.name for f in dataclasses.fields(config_class)}
-    try:
-        return config_class(**{k: v for k, v in vars(args).items() if k in fields}).validate()
-    except (TypeError, ValueError) as err:
-        raise ConfigError(str(err)) from err
-
-
-def epoch_line(record, max_epochs):
-    """One progress line: every loss and metric of the epoch record."""
-    values = "  ".join(f"{key} {value:.4f}" for key, value in record.items()
-                       if key not in ("epoch", "improved", "seconds", "step_seconds",
-                                      "labels_queried"))
-    return (f"epoch {record['epoch']:4d}/{max_epochs}  {values}  {record['seconds']:.2f}s"
-            + ("  *" if record.get("improved") else ""))
 
 
 def train(args, data):
     config = model_config(args)
     model = DETECTORS[args.model].from_config(config)
     print(f"training {model.label}: {config}")
-    on_epoch = (lambda r: print(epoch_line(r, getattr(model, "max_epochs_", config.max_epochs)),
-                                 flush=True)) \
-        if args.print else None
+
+    def on_epoch(record):
+        print(progress.epoch_line(record, getattr(model, "max_epochs_", config.max_epochs)),
+              flush=True)
+
     started = time.perf_counter()
-    model.fit(data.X["train"], data.y["train"], data.X["val"], data.y["val"], on_epoch)
+    model.fit(data.X["train"], data.y["train"], data.X["val"], data.y["val"],
+              on_epoch if args.print else None)
     seconds = time.perf_counter() - started
     for line in model.fit_summary():
         print(line)
@@ -399,6 +223,9 @@ def run(args):
 
 
 def main(argv=None):
+    if list(argv if argv is not None else sys.argv[1:]) == ["--list_models"]:
+        print(" ".join(DETECTORS))   # what the shell scripts accept
+        return 0
     return run_command(lambda: run(resolve_settings(argv)),
                        (ConfigError, DataError, CheckpointError, ResultsError, TrainingDiverged,
                         runtime.DeviceError, ModelTooLarge),

@@ -62,7 +62,7 @@ def measure(dataset, batch, modes, steps, epochs):
     from models.eal_gan.trainer import EpochLoop, NoiseStream
     from tests.reference.unfused import UnfusedTrainer, split_members
     from preprocess import prepare
-    from train_eval import resolve_settings, model_config
+    from config import model_config, resolve_settings
 
     runtime.configure("CPU", 0, runtime.DEFAULT_CPU_THREADS)
     args = resolve_settings(["--data_name", dataset, "--batch_size", str(batch)])

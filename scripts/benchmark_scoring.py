@@ -24,7 +24,7 @@ from models import DETECTORS  # noqa: E402
 from models.utils import runtime  # noqa: E402
 from dataloader import load_table, resolve_data_file  # noqa: E402
 from preprocess import prepare  # noqa: E402
-from train_eval import model_config, resolve_settings  # noqa: E402
+from config import model_config, resolve_settings  # noqa: E402
 
 
 def measure(name, data_name, epochs):

@@ -26,7 +26,7 @@ from models.utils import runtime  # noqa: E402
 from models.utils.metrics import auc_score  # noqa: E402
 from models.utils.results import read_rows, write_rows  # noqa: E402
 from preprocess import prepare  # noqa: E402
-from train_eval import model_config, resolve_settings  # noqa: E402
+from config import model_config, resolve_settings  # noqa: E402
 
 TABLE = os.path.join(ROOT, "results", "egbad_cycle.csv")
 COLUMNS = ["dataset", "seed", "cycle_weight", "val_auc", "reconstruction", "mean_baseline"]

@@ -44,7 +44,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 from models import EALGAN  # noqa: E402
-from models.utils import runtime  # noqa: E402
+from models.utils import progress, runtime  # noqa: E402
 from models.utils.checkpoint import atomic_write_text  # noqa: E402
 from models.utils.results import fill_block, read_rows, write_rows  # noqa: E402
 from models.eal_gan.selection import (SELECTION_METRICS, SELECTION_TIES,  # noqa: E402
@@ -53,7 +53,7 @@ from models.eal_gan.tuning import (CANDIDATES, TUNED_KEYS, candidate_config,  # 
                                    candidate_settings, first_best, objective)
 from dataloader import ODDS_DATASETS, load_table, resolve_data_file  # noqa: E402
 from preprocess import prepare  # noqa: E402
-from train_eval import model_config, resolve_settings  # noqa: E402
+from config import model_config, resolve_settings  # noqa: E402
 
 RUNS_DIR = os.path.join(ROOT, "results", "tuning_runs")
 SELECTION_TABLE = os.path.join(ROOT, "results", "selection.csv")
@@ -411,12 +411,15 @@ def main():
         write_configs()
         return
     runtime.configure(threads=args.threads)
-    for seed in args.seeds:
-        for dataset in args.datasets:
-            data = prepare(load_table(resolve_data_file(os.path.join(ROOT, "data"), dataset)),
-                           seed)
-            for candidate in args.candidates:
-                record(dataset, seed, candidate, data)
+    total = len(args.seeds) * len(args.datasets) * len(args.candidates)
+    with progress.bar(total, "tuning fits", "fit") as fits:
+        for seed in args.seeds:
+            for dataset in args.datasets:
+                data = prepare(load_table(resolve_data_file(os.path.join(ROOT, "data"),
+                                                            dataset)), seed)
+                for candidate in args.candidates:
+                    record(dataset, seed, candidate, data)
+                    fits.update(1)
 
 
 if __name__ == "__main__":

@@ -36,7 +36,7 @@ def test_round_trip_gives_bit_identical_scores(trained, tmp_path):
 
 def test_wrong_feature_count_is_a_clear_error(trained):
     model, X = trained
-    with pytest.raises(ValueError, match="X has 5 features, but EALGAN is expecting 4 features as input"):
+    with pytest.raises(ValueError, match="X has 5 features, but EALGAN is expecting 4 features"):
         model.decision_function(np.zeros((3, 5)))
 
 

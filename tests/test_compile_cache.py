@@ -10,6 +10,7 @@ import pytest
 from conftest import flags, run_cli, separable_data, write_mat
 from models.utils import compile_cache
 from models.utils.compile_cache import CompileCache, cache_key, prune
+import config
 import train_eval
 
 
@@ -47,11 +48,11 @@ def test_cached_runs_equal_uncached_runs_after_a_rerun_a_seed_and_a_shape(worksp
 
 
 def key_of(argv, sizes=None):
-    args = train_eval.resolve_settings(["--data_name", "glass", *argv])
+    args = config.resolve_settings(["--data_name", "glass", *argv])
     data = SimpleNamespace(sizes=sizes or {"train": 128, "val": 43, "test": 43},
                            X={"train": np.zeros((1, 9))})
     return train_eval.compile_cache(args, "train", {
-        k: v for k, v in vars(args).items() if k not in train_eval.OUTSIDE_GRAPH}, data).key
+        k: v for k, v in vars(args).items() if k not in config.OUTSIDE_GRAPH}, data).key
 
 
 @pytest.mark.parametrize("change", [

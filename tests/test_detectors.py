@@ -182,8 +182,8 @@ def test_egbad_score_is_numpy_recomputation():
 
 
 def test_cycle_weight_is_a_flag_of_train_eval():
-    import train_eval
-    args = train_eval.resolve_settings(["--model", "egbad", "--cycle_weight", "0"])
-    assert train_eval.model_config(args).cycle_weight == 0.0
-    assert train_eval.model_config(train_eval.resolve_settings(["--model", "egbad"])).cycle_weight \
+    import config
+    args = config.resolve_settings(["--model", "egbad", "--cycle_weight", "0"])
+    assert config.model_config(args).cycle_weight == 0.0
+    assert config.model_config(config.resolve_settings(["--model", "egbad"])).cycle_weight \
         == 100.0

@@ -6,7 +6,7 @@ import pytest
 
 from conftest import ROOT
 from models.eal_gan.networks import Generator
-from train_eval import ConfigError, resolve_settings
+from config import ConfigError, resolve_settings
 
 
 
