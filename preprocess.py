@@ -1,7 +1,7 @@
 """The evaluation protocol's data side: 6:2:2 stratified split and train-only scaling.
 
     train+val / test = 80 / 20, then train / val = 75 / 25 of the rest,
-    both stratified by label with the same seed (DESIGN.md section 1).
+    both stratified by label with the same seed (docs/design.md section 1).
 
 Scaling statistics come from the training part only.  A constant column gets
 scale 1 (no division by zero), and a missing cell is filled with the training

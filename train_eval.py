@@ -128,7 +128,7 @@ def draw_figures(args, table, model, data, test_scores):
     tag = table.name if args.model == EALGAN.name else f"{args.model}_{table.name}"
     title = f"{model.label} on {table.name}"
     if model.history_:
-        plots.training_curves(model.history_, model.selected_epoch_,
+        plots.training_curves(model.history_, plots.kept_epochs(model),
                               os.path.join(folder, f"{tag}_training.png"), title)
     plots.roc_pr_curves(data.y["test"], test_scores, os.path.join(folder, f"{tag}_test.png"),
                         f"{title}: test split")

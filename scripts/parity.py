@@ -30,7 +30,7 @@ to be reported.  Finished runs are skipped, so the command resumes; each
 run adds its rows to results/parity.csv as it ends.
 
 `report` writes results/PARITY.md from results/parity.csv, and its table into
-both READMEs' "Reproducing the authors' code" section.
+docs/parity.md.
 """
 import argparse
 import csv
@@ -58,8 +58,8 @@ REPORT = os.path.join(ROOT, "results", "PARITY.md")
 OFFICIAL_PRESET = os.path.join(ROOT, "configs", "presets", "official.yaml")
 COLUMNS = ["dataset", "seed", "max_epochs", "implementation", "rule", "test_auc", "test_gmean",
            "selected_epoch", "epoch_seconds", "fit_seconds", "peak_mb"]
-READMES = [os.path.join(ROOT, name) for name in ("README.md", "README_CN.md")]
-README_BLOCK = "parity"   # <!-- parity:begin --> ... <!-- parity:end --> in both READMEs
+DOCS = [os.path.join(ROOT, "docs", "parity.md")]
+README_BLOCK = "parity"   # <!-- parity:begin --> ... <!-- parity:end --> in docs/parity.md
 PORT, OFFICIAL = "mindspore", "official"
 PORT_FIXED = "mindspore_fixed_order"   # this port with the authors' fixed batch order
 OFFICIAL_FROZEN = "official_frozen_scoring"   # their code scoring in eval mode
@@ -325,7 +325,7 @@ def diagnostic_sections(rows):
 
 
 def report_table(rows):
-    """The parity table and its summary line: PARITY.md's body and the READMEs' parity block."""
+    """The parity table and its summary line: PARITY.md's body and docs/parity.md's block."""
     summary = summarize(rows)
 
     def pm(pair):
@@ -390,8 +390,8 @@ def main(argv=None):
         table = report_table(rows)
         text = report(rows, table)
         atomic_write_text(REPORT, text)
-        for readme in READMES:
-            fill_block(readme, README_BLOCK, table)
+        for doc in DOCS:
+            fill_block(doc, README_BLOCK, table)
         print(text)
 
 

@@ -9,7 +9,7 @@
 #   worker that stopped answering (a killed worker ends the job after this long);
 #   CLUSTER_TIME_OUT (default 120): seconds the workers may take to find each other;
 #   LOG_DIR (default log/distributed_DATASET): where msrun writes the workers' logs.
-# Several machines: see README "Distributed training" (msrun --node_rank, --master_addr).
+# Several machines: see docs/distributed.md, "Several machines" (msrun --node_rank, --master_addr).
 set -euo pipefail
 usage="usage: bash scripts/run_distributed_train.sh DATASET WORKERS [train_eval.py flags ...]"
 if [ $# -lt 2 ] || [ "${1#-}" != "$1" ]; then echo "$usage" >&2; exit 1; fi

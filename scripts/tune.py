@@ -22,7 +22,7 @@ in train_eval.py and never scored.
 - the default for a table without a config: each candidate's mean scores over
   the datasets every candidate was recorded on, and, leaving each dataset out,
   what choosing the default by mean AUC, Gmean or AUC x Gmean scores on it
-  (the README's default-choice table, filled in both READMEs).
+  (the default-choice table, filled in docs/model_selection.md).
 
 `configs` writes configs/DATASET.yaml for every dataset of results/tuning.csv:
 the candidate with the best mean held-out AUC x Gmean over the seeds (ties:
@@ -58,8 +58,8 @@ from config import model_config, resolve_settings  # noqa: E402
 RUNS_DIR = os.path.join(ROOT, "results", "tuning_runs")
 SELECTION_TABLE = os.path.join(ROOT, "results", "selection.csv")
 TUNING_TABLE = os.path.join(ROOT, "results", "tuning.csv")
-READMES = [os.path.join(ROOT, name) for name in ("README.md", "README_CN.md")]
-# tables filled between <!-- NAME:begin --> and <!-- NAME:end --> in both READMEs
+DOCS = [os.path.join(ROOT, "docs", "model_selection.md")]
+# tables filled between <!-- NAME:begin --> and <!-- NAME:end --> in docs/model_selection.md
 RULES_BLOCK, DEFAULT_BLOCK = "selection-rules", "default-choice"
 # every metric with the earliest-epoch tie-break; AUC x Gmean with both tie-breaks
 RULES = [(metric, k, ties) for metric in SELECTION_METRICS for k in (1, 3, 5, 10)
@@ -210,7 +210,7 @@ def print_rule_summary(rows):
 
 
 def rule_table(rows):
-    """Markdown: every rule over the fits that every rule judged (the README's block)."""
+    """Markdown: every rule over the fits that every rule judged (docs/model_selection.md)."""
     names = {"auc_gmean": "AUC x Gmean", "auc": "AUC", "ap": "average precision"}
     lines = ["| Rule | held-out AUC | held-out Gmean | AUC x Gmean | AUC spread | Gmean spread |",
              "|---|---|---|---|---|---|"]
@@ -403,9 +403,9 @@ def main():
         blocks = {RULES_BLOCK: rule_table(selection),
                   DEFAULT_BLOCK: default_choice(compare_candidates(fits, selection))}
         print(blocks[DEFAULT_BLOCK])
-        for readme in READMES:
+        for doc in DOCS:
             for name, table in blocks.items():
-                fill_block(readme, name, table)
+                fill_block(doc, name, table)
         return
     if args.action == "configs":
         write_configs()

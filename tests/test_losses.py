@@ -1,4 +1,4 @@
-"""Ensemble focal losses against a literal NumPy reading of DESIGN.md section 3."""
+"""Ensemble focal losses against a literal NumPy reading of docs/design.md section 3."""
 import mindspore as ms
 import numpy as np
 import pytest

@@ -138,9 +138,10 @@ def test_frozen_scoring_scores_in_eval_mode_and_restores_training_mode():
     assert all(n.training for n in networks)
 
 
-def test_both_readmes_carry_the_parity_table_that_report_writes_now():
+def test_the_parity_doc_carries_the_parity_table_that_report_writes_now():
     from test_readme import generated_block, read
     table = parity.report_table(parity.read_table())
-    for name in ("README.md", "README_CN.md"):
+    assert parity.DOCS == [os.path.join(ROOT, "docs", "parity.md")]
+    for name in parity.DOCS:
         assert generated_block(read(name), parity.README_BLOCK) == table, \
             f"{name}: run scripts/parity.py report"

@@ -1,4 +1,4 @@
-"""Active learning sample selection (DESIGN.md section 4).
+"""Active learning sample selection (docs/design.md section 4).
 
 Per batch the discriminators train only on the k rows whose ensemble score is
 closest to 0.5; their labels are the ones "queried".  Selection is expressed

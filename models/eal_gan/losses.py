@@ -1,4 +1,4 @@
-"""Ensemble focal losses of EAL-GAN (DESIGN.md section 3).
+"""Ensemble focal losses of EAL-GAN (docs/design.md section 3).
 
 Each loss term is a focal negative log-likelihood whose per-sample weight for
 member i is (1 - mean_{j<=i} pt_j)^gamma: samples the earlier members already

@@ -1,4 +1,4 @@
-"""Generator and discriminator ensemble of EAL-GAN (DESIGN.md section 2).
+"""Generator and discriminator ensemble of EAL-GAN (docs/design.md section 2).
 
 Every Dense weight carries a leading member axis, shape (members, in, out),
 so the ten discriminators run as batched matmuls in one graph and share one

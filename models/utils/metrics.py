@@ -1,4 +1,4 @@
-"""Detection metrics (DESIGN.md section 5), written out so tests can check them
+"""Detection metrics (docs/design.md section 5), written out so tests can check them
 against scikit-learn.
 
 Scores are "higher = more anomalous"; labels are 1 for anomalies.  A score

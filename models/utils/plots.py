@@ -36,10 +36,29 @@ METRIC_STYLES = (("train_auc", "C0:"), ("train_gmean", "C1:"), ("val_auc", "C0-"
                  ("val_gmean", "C1-"))
 
 
-def training_curves(history, selected_epoch, path, title):
+def kept_epochs(model):
+    """The epochs a fitted detector's model is made of: EAL-GAN's snapshot epochs
+    (``snapshot_epochs_``, best first), else its ``selected_epoch_`` (None for
+    the detectors that train a fixed number of epochs)."""
+    return getattr(model, "snapshot_epochs_", None) or getattr(model, "selected_epoch_", None)
+
+
+def marked_epochs(kept):
+    """The epochs to mark: a list of kept snapshot epochs (EAL-GAN), one selected
+    epoch (an int), or none (None: detectors trained for a fixed number of epochs)."""
+    if kept is None:
+        return []
+    if isinstance(kept, (int, np.integer)):
+        return [int(kept)]
+    return [int(e) for e in kept if e is not None]
+
+
+def training_curves(history, kept_epochs, path, title):
     """Losses per epoch and, where the history has them (EAL-GAN), train / validation
-    AUC and Gmean per epoch; the selected epoch marked."""
+    AUC and Gmean per epoch; every kept epoch marked (EAL-GAN keeps a snapshot
+    ensemble of several epochs, see marked_epochs)."""
     epochs = [int(r["epoch"]) for r in history]
+    marks = marked_epochs(kept_epochs)
     metric_styles = [(key, style) for key, style in METRIC_STYLES if key in history[0]]
     figure, axes = plt.subplots(1, 2 if metric_styles else 1,
                                 figsize=(11, 4) if metric_styles else (5.5, 4), squeeze=False)
@@ -53,10 +72,12 @@ def training_curves(history, selected_epoch, path, title):
             metrics.plot(epochs, [float(r[key]) for r in history], style,
                          label=key.replace("_", " "))
         metrics.set(xlabel="epoch", ylabel="score", title="AUC and Gmean", ylim=(-0.02, 1.02))
+    label = (f"selected epoch {marks[0]}" if len(marks) == 1
+             else f"kept epochs ({len(marks)}, averaged)")
     for axis in axes[0]:
-        if selected_epoch:
-            axis.axvline(selected_epoch, color="grey", linestyle="--",
-                         label=f"selected epoch {selected_epoch}")
+        for i, epoch in enumerate(marks):
+            axis.axvline(epoch, color="grey", linestyle="--", linewidth=0.8, alpha=0.7,
+                         label=label if i == 0 else None)
         axis.legend(fontsize=8)
         axis.grid(alpha=0.3)
     figure.suptitle(title)
