@@ -33,14 +33,14 @@ class ScoringNetwork(nn.Cell):
 
     def __init__(self, networks, mean, scale):
         super().__init__()
-        self.networks = networks
+        self.networks_ = networks
         self.mean = Tensor(np.asarray(mean, dtype=np.float64))
         self.scale = Tensor(np.asarray(scale, dtype=np.float64))
 
     def construct(self, x):
         z = (x.astype(ms.float64) - self.mean) / self.scale
         z = ops.select(ops.isnan(z), ops.zeros_like(z), z).astype(ms.float32)
-        return self.networks(z)
+        return self.networks_(z)
 
 
 def scoring_network(weights):
@@ -50,7 +50,7 @@ def scoring_network(weights):
     # A model saved from Python without a StandardScaler takes rows as they are.
     scaler = meta.get("scaler") or {"mean": np.zeros(meta["n_features"]),
                                     "scale": np.ones(meta["n_features"])}
-    return ScoringNetwork(model.networks, scaler["mean"], scaler["scale"]), meta
+    return ScoringNetwork(model.networks_, scaler["mean"], scaler["scale"]), meta
 
 
 def export(weights, file_name, file_format="MINDIR"):

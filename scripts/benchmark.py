@@ -71,7 +71,7 @@ def measure(dataset, batch, modes, steps, epochs):
     model = EALGAN.from_config(model_config(args))
     model.config_ = dataclasses.replace(model.config, max_epochs=max(epochs, 1))
     rngs = model._build(X.shape[1])
-    loop = EpochLoop(model.generator, model.discriminators, model.member_lr_, model.config_, rngs)
+    loop = EpochLoop(model.generator_, model.discriminators_, model.member_lr_, model.config_, rngs)
     batch = min(batch, len(X))
     rng = np.random.default_rng(0)
     noise = NoiseStream(np.random.default_rng(1), batch, model.config_.dim_z)
@@ -93,9 +93,9 @@ def measure(dataset, batch, modes, steps, epochs):
         unfused.g_step(*noise.next()).asnumpy()
 
     if "unfused" in modes:
-        members = split_members(model.discriminators, np.random.default_rng(0), model.config_,
+        members = split_members(model.discriminators_, np.random.default_rng(0), model.config_,
                                 X.shape[1])
-        unfused = UnfusedTrainer(model.generator, members, model.member_lr_, model.config_)
+        unfused = UnfusedTrainer(model.generator_, members, model.member_lr_, model.config_)
     step = {"fused": fused_step, "unfused": unfused_step}
     result = {"dataset": dataset, "batch": batch, "steps_per_epoch": -(-len(X) // batch)}
     times = {mode: [] for mode in modes}

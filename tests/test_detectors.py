@@ -76,14 +76,14 @@ def test_bce_with_logits(arrays):
 def test_autoencoder_score_is_numpy_reconstruction_error():
     X, y = separable_data(rows=200, features=5)
     model = AutoEncoder(max_epochs=2, batch_size=64).fit(X, y)
-    net = model.networks.autoencoder
+    net = model.networks_.autoencoder
     want = ((X - np_mlp(net.decoder, np_mlp(net.encoder, X))) ** 2).mean(-1)
     np.testing.assert_allclose(model.decision_function(X), want, rtol=1e-4, atol=1e-6)
 
 
 def test_vae_variances_are_bounded():
     X, y = separable_data(rows=200, features=4)
-    net = VAE(max_epochs=1, batch_size=64, validation_fraction=0).fit(X, y).networks.vae
+    net = VAE(max_epochs=1, batch_size=64, validation_fraction=0).fit(X, y).networks_.vae
     z = 30.0 * np.random.default_rng(0).standard_normal((50, net.latent))  # far out: extremes
     out = np_mlp(net.decoder, z)
     raw = out[:, 4:] - DECODER_LOG_VAR_FLOOR
@@ -105,7 +105,7 @@ def test_vae_variances_are_bounded():
 def test_ganomaly_score_is_numpy_latent_distance():
     X, y = separable_data(rows=200, features=5)
     model = GANomaly(max_epochs=2, batch_size=64).fit(X, y)
-    g = model.networks.generator
+    g = model.networks_.generator
     z = np_mlp(g.encoder, X)
     want = ((z - np_mlp(g.reencoder, np_mlp(g.decoder, z))) ** 2).mean(-1)
     np.testing.assert_allclose(model.decision_function(X), want, rtol=1e-4, atol=1e-6)
@@ -146,7 +146,7 @@ def test_egbad_cycle_term_and_reconstruction_history_match_numpy():
     X, y = separable_data(rows=200, features=5)
     X_val, y_val = separable_data(rows=100, features=5, seed=4)
     model = EGBAD(max_epochs=2, batch_size=64, cycle_weight=3.0).fit(X, y, X_val, y_val)
-    bigan, discriminator = model.networks.bigan, model.networks.discriminator
+    bigan, discriminator = model.networks_.bigan, model.networks_.discriminator
     x = X[:16].astype(np.float32)
     z = np.random.default_rng(5).standard_normal((16, model.latent_)).astype(np.float32)
     cycle = np.abs(x - np_mlp(bigan.generator, np_mlp(bigan.encoder, x))).mean()
@@ -170,7 +170,7 @@ def test_egbad_rejects_a_bad_cycle_weight(weight):
 def test_egbad_score_is_numpy_recomputation():
     X, y = separable_data(rows=200, features=5)
     model = EGBAD(max_epochs=2, batch_size=64).fit(X, y)
-    bigan, d = model.networks.bigan, model.networks.discriminator
+    bigan, d = model.networks_.bigan, model.networks_.discriminator
 
     def features(x, z):
         return np_mlp(d.joint, np.concatenate([np_mlp(d.x_branch, x), np_mlp(d.z_branch, z)], -1))

@@ -32,7 +32,7 @@ def test_settings_are_constructor_keywords_and_clone_round_trips(detector, setti
     with pytest.raises(TypeError, match="no setting lr"):
         detector(lr=0.1)
     with pytest.raises(ValueError, match="validation_fraction"):
-        detector(validation_fraction=1.0)
+        _ = detector(validation_fraction=1.0).config   # checked when used, as in scikit-learn
 
 
 def test_fit_holds_out_its_own_validation_part_and_sets_pyod_attributes():

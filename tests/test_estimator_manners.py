@@ -45,7 +45,7 @@ def test_bad_settings_fail_at_fit_with_a_sentence(toy, settings, message):
     with pytest.raises(ValueError, match=message):
         model.fit(X, y)
     with pytest.raises(ValueError, match=message):
-        EALGAN(**settings)
+        _ = EALGAN(**settings).config
 
 
 def test_whole_numbers_given_as_floats_are_accepted(toy):

@@ -17,10 +17,11 @@ def test_fused_step_equals_member_by_member(active_rate, spectral):
     for model in (fused, reference):  # networks as fit() builds them, without training
         model.config_ = model.config
         model._build(5)
-    members = split_members(reference.discriminators, np.random.default_rng(0), reference.config, 5)
-    d_step = DiscriminatorStep(fused.generator, fused.discriminators, fused.member_lr_)
-    g_step = GeneratorStep(fused.generator, fused.discriminators, fused.config.lr_g)
-    unfused = UnfusedTrainer(reference.generator, members, reference.member_lr_, reference.config)
+    members = split_members(reference.discriminators_, np.random.default_rng(0),
+                            reference.config, 5)
+    d_step = DiscriminatorStep(fused.generator_, fused.discriminators_, fused.member_lr_)
+    g_step = GeneratorStep(fused.generator_, fused.discriminators_, fused.config.lr_g)
+    unfused = UnfusedTrainer(reference.generator_, members, reference.member_lr_, reference.config)
 
     rng = np.random.default_rng(1)
     batch = 32
@@ -41,8 +42,9 @@ def test_fused_step_equals_member_by_member(active_rate, spectral):
                                    rtol=1e-4)
 
     for i, member in enumerate(members):
-        for mine, theirs in zip(fused.discriminators.get_parameters(), member.get_parameters()):
+        for mine, theirs in zip(fused.discriminators_.get_parameters(), member.get_parameters()):
             np.testing.assert_allclose(mine.asnumpy()[i], theirs.asnumpy()[0], rtol=1e-4,
                                        atol=1e-6)
-    for mine, theirs in zip(fused.generator.get_parameters(), reference.generator.get_parameters()):
+    for mine, theirs in zip(fused.generator_.get_parameters(),
+                            reference.generator_.get_parameters()):
         np.testing.assert_allclose(mine.asnumpy(), theirs.asnumpy(), rtol=1e-4, atol=1e-6)

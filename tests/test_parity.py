@@ -8,7 +8,7 @@ import pytest
 from conftest import ROOT, separable_data
 from preprocess import PARTS, prepare
 from dataloader import Table
-import train_eval
+import config
 
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
 import parity  # noqa: E402
@@ -26,7 +26,7 @@ def test_the_authors_code_gets_exactly_the_parts_this_port_trains_on(tmp_path):
 
 def test_the_port_runs_with_the_authors_defaults_and_one_validation_epoch(tmp_path):
     command = parity.port_command("cardio", 44, 50, 1, str(tmp_path))
-    settings = vars(train_eval.resolve_settings(command[2:]))
+    settings = vars(config.resolve_settings(command[2:]))
     authors = {"lr_g": 0.01, "lr_d": 0.01, "batch_size": 256, "active_rate": 0.05,
                "dim_z": 128, "dis_layer": 1, "gen_layer": 2, "ensemble_num": 10,
                "init_type": "ortho", "SN_used": True, "SN_generator_hidden": False,
@@ -84,8 +84,8 @@ def test_report_pairs_seeds_and_marks_differences_beyond_the_seed_spread():
 
 def test_fixed_order_runs_train_unshuffled_and_are_paired_with_theirs_separately(tmp_path):
     command = parity.port_command("cardio", 44, 50, 1, str(tmp_path), shuffle=False)
-    assert vars(train_eval.resolve_settings(command[2:]))["shuffle"] is False
-    assert vars(train_eval.resolve_settings(
+    assert vars(config.resolve_settings(command[2:]))["shuffle"] is False
+    assert vars(config.resolve_settings(
         parity.port_command("cardio", 44, 50, 1, str(tmp_path))[2:]))["shuffle"] is True
     assert "--frozen_scoring" not in parity.official_command("code", "s", "o", 42, 50, 1)
     assert parity.official_command("code", "s", "o", 42, 50, 1, True)[-1] == "--frozen_scoring"

@@ -54,7 +54,7 @@ def test_tied_epochs_go_to_the_earliest_or_to_the_most_confident():
     with pytest.raises(ValueError, match="select_ties"):
         select_epochs(scores, y, "auc_gmean", 1, "latest")
     with pytest.raises(ValueError, match="select_ties"):
-        EALGAN(select_ties="latest")
+        _ = EALGAN(select_ties="latest").config
 
 
 def test_topk_kept_online_equals_select_epochs_offline():
@@ -152,7 +152,7 @@ def test_auto_epochs_spend_the_step_budget_within_bounds():
 @pytest.mark.parametrize("value", [0, -3, 2.5, "many", True, None])
 def test_bad_schedule_values_are_refused(value):
     with pytest.raises(ValueError, match="batch_size must be a positive integer or auto"):
-        EALGAN(batch_size=value)
+        _ = EALGAN(batch_size=value).config
 
 
 def test_auto_schedule_is_what_fit_runs():

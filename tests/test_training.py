@@ -89,9 +89,9 @@ def test_batch_larger_than_the_data_is_clamped_and_labels_are_counted():
 
 def test_bad_hyper_parameters_are_rejected():
     with pytest.raises(ValueError, match="active_rate"):
-        EALGAN(active_rate=0)
+        _ = EALGAN(active_rate=0).config
     with pytest.raises(ValueError, match="dis_activation_func"):
-        EALGAN(dis_activation_func="gelu")
+        _ = EALGAN(dis_activation_func="gelu").config
 
 
 def test_diverged_training_is_refused_not_saved():

@@ -17,6 +17,7 @@ import numpy as np
 from mindspore import Tensor, nn
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.model_selection import train_test_split
+from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..utils import checkpoint, progress, runtime
@@ -41,10 +42,18 @@ def check_labels(y, rows, name="y"):
     y = np.asarray(y).ravel()
     if len(y) != rows:
         raise ValueError(f"{name} has {len(y)} labels for {rows} rows")
+    kind = type_of_target(y, input_name=name)
+    if kind in ("continuous", "unknown"):
+        raise ValueError(f"Unknown label type: {kind}; {name} must contain only 0 (normal) "
+                         "and 1 (anomaly)")
+    if kind == "multiclass":
+        raise ValueError(f"Only binary classification is supported: {name} must contain only "
+                         "0 (normal) and 1 (anomaly)")
     if not np.isin(y, (0, 1)).all():
         raise ValueError(f"{name} must contain only 0 (normal) and 1 (anomaly)")
     if len(np.unique(y)) < 2:
-        raise ValueError(f"{name} must contain both normal rows and anomalies")
+        raise ValueError(f"{name} holds one class only: it must contain both normal rows (0) "
+                         "and anomalies (1)")
     return y.astype(np.int32)
 
 
@@ -104,7 +113,8 @@ def keyword_init(config_class):
     scikit-learn's get_params / set_params / clone read an estimator's
     settings from its __init__ signature; generating that signature from the
     dataclasses keeps them the one place where settings and their defaults
-    are written.  Bad settings fail here, with a sentence.
+    are written.  As in scikit-learn, values are checked by fit(), not here:
+    an unknown name is the only error.
     """
     fields = dataclasses.fields(config_class) + dataclasses.fields(RuntimeSettings)
     names = {field.name for field in fields}
@@ -115,7 +125,6 @@ def keyword_init(config_class):
             raise TypeError(f"{type(self).__name__} has no setting {', '.join(unknown)}")
         for field in fields:
             setattr(self, field.name, settings.get(field.name, field.default))
-        self._checked_settings()
 
     __init__.__signature__ = inspect.Signature(
         [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
@@ -157,6 +166,8 @@ FITTED_ATTRIBUTES = {
     "threshold_": ("float", "Score at or above which predict() calls a row an anomaly."),
     "history_": ("list of dict", "One record per epoch: losses, train / validation metrics, "
                  "seconds."),
+    "networks_": ("mindspore.nn.Cell", "The fitted networks; their checkpoints are what save() "
+                  "writes."),
 }
 
 
@@ -168,7 +179,7 @@ class Detector(ClassifierMixin, BaseEstimator):
     label = "Detector"     # used in results tables
     config_class = None    # dataclass of the settings, with validate()
     threshold_ = THRESHOLD  # score at or above which a row is called an anomaly
-    networks = None        # the fitted networks (a Cell), set by fit() and load()
+    networks_ = None       # the fitted networks (a Cell), set by fit() and load()
 
     @classmethod
     def from_config(cls, config, **runtime_settings):
@@ -200,7 +211,7 @@ class Detector(ClassifierMixin, BaseEstimator):
         runtime.ensure(self.device_target, self.device_id, self.threads)
 
     def __sklearn_is_fitted__(self):
-        return self.networks is not None
+        return self.networks_ is not None
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -306,7 +317,7 @@ class Detector(ClassifierMixin, BaseEstimator):
         check_is_fitted(self)
         names = getattr(self, "feature_names_in_", None)
         own = {"scaler": None, "feature_names": None if names is None else list(names)}
-        checkpoint.write_model_dir(directory, dict(self.networks.name_cells()),
+        checkpoint.write_model_dir(directory, dict(self.networks_.name_cells()),
                                    {**own, **(meta or {}), **self.describe()},
                                    checkpoint.history_texts(self.history_), before_swap)
 
@@ -339,7 +350,7 @@ class Detector(ClassifierMixin, BaseEstimator):
 
     def _load_saved(self, directory, meta):
         """Fill the built networks from the folder's checkpoints; restore the history."""
-        for name, cell in self.networks.name_cells().items():
+        for name, cell in self.networks_.name_cells().items():
             checkpoint.load_cell(cell, directory, name)
         self.history_ = checkpoint.read_history(directory)
         self.meta_ = meta
@@ -352,9 +363,9 @@ class Detector(ClassifierMixin, BaseEstimator):
     def __getstate__(self):
         state = super().__getstate__()
         state = {k: v for k, v in state.items() if not isinstance(v, (nn.Cell, Tensor))}
-        if self.networks is not None:
+        if self.networks_ is not None:
             state["_network_parameters"] = {p.name: p.asnumpy()
-                                            for p in self.networks.get_parameters()}
+                                            for p in self.networks_.get_parameters()}
         return state
 
     def __setstate__(self, state):
@@ -367,12 +378,12 @@ class Detector(ClassifierMixin, BaseEstimator):
         fitted = dict(self.__dict__)
         self._rebuild()
         self.__dict__.update(fitted)   # building draws fresh generators: keep the fitted values
-        for param in self.networks.get_parameters():
+        for param in self.networks_.get_parameters():
             if param.name not in parameters or parameters[param.name].shape != param.shape:
                 raise ValueError(f"the pickled {self.label} model does not fit its networks "
                                  f"({param.name})")
             param.set_data(Tensor(parameters[param.name]))
-        missing = sorted(set(parameters) - {p.name for p in self.networks.get_parameters()})
+        missing = sorted(set(parameters) - {p.name for p in self.networks_.get_parameters()})
         if missing:
             raise ValueError(f"the pickled {self.label} model has unknown parameters {missing}")
 

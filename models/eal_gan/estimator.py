@@ -93,13 +93,13 @@ class EALGAN(Detector):
         cfg = self.config_
         rngs = runtime.seeded_generators(cfg.seed, ("init", "member_lr", "shuffle", "noise"))
         self.n_features_in_ = int(n_features)
-        self.generator = Generator(rngs["init"], n_features, cfg.dim_z, cfg.gen_layer,
+        self.generator_ = Generator(rngs["init"], n_features, cfg.dim_z, cfg.gen_layer,
                                    cfg.init_type, cfg.SN_used, cfg.SN_generator_hidden)
-        self.discriminators = self._discriminators(rngs["init"], snapshots)
+        self.discriminators_ = self._discriminators(rngs["init"], snapshots)
         # Each member keeps one learning rate drawn from U[lr_d, 5 lr_d], as in the paper.
         self.member_lr_ = rngs["member_lr"].uniform(cfg.lr_d, 5 * cfg.lr_d, cfg.ensemble_num)
         # Fixes the parameter names (generator.*, discriminators.*) and scores rows.
-        self.networks = EALGANNetworks(self.generator, self.discriminators)
+        self.networks_ = EALGANNetworks(self.generator_, self.discriminators_)
         return rngs
 
     def _discriminators(self, rng, snapshots):
@@ -121,7 +121,7 @@ class EALGAN(Detector):
             rngs["noise"] = np.random.default_rng([self.config_.seed, rank, workers])
         run_config = dataclasses.replace(self.config_, batch_size=self.batch_size_,
                                          max_epochs=self.max_epochs_)
-        loop = EpochLoop(self.generator, self.discriminators, self.member_lr_, run_config, rngs,
+        loop = EpochLoop(self.generator_, self.discriminators_, self.member_lr_, run_config, rngs,
                          (rank, workers))
         self.history_, kept = loop.run(X, y, X_val, y_val, self._score, on_epoch)
         if rank != 0:   # a follower's parameters equal worker 0's, which selects and saves
@@ -161,14 +161,14 @@ class EALGAN(Detector):
         parameter, so the ensemble mean of the merged model is the mean of
         the kept epochs' scores.
         """
-        self.discriminators = self._discriminators(np.random.default_rng(0), len(states))
-        self.networks = EALGANNetworks(self.generator, self.discriminators)
-        for param in self.discriminators.get_parameters():
+        self.discriminators_ = self._discriminators(np.random.default_rng(0), len(states))
+        self.networks_ = EALGANNetworks(self.generator_, self.discriminators_)
+        for param in self.discriminators_.get_parameters():
             param.set_data(Tensor(np.concatenate([state[param.name] for state in states])))
 
     def _score(self, X):
         """Ensemble mean of the auxiliary heads' P(anomaly), one value per row."""
-        return score_in_chunks(lambda x: self.networks(x).asnumpy(), X)
+        return score_in_chunks(lambda x: self.networks_(x).asnumpy(), X)
 
     def _rebuild(self):
         self._build(self.n_features_in_, len(self.snapshot_epochs_))
@@ -223,6 +223,9 @@ learns from real rows (labels queried by active learning) and generated
 ones, with an ensemble focal loss.  The score of a row is the ensemble mean
 of the auxiliary heads' P(anomaly), averaged over the `select_top_k` epochs
 that score best on the validation part.""", {
+    "generator_": ("Generator", "The conditional generator (mindspore.nn.Cell)."),
+    "discriminators_": ("DiscriminatorEnsemble", "The discriminators, stacked: ensemble_num "
+                        "members per kept epoch."),
     "batch_size_": ("int", "Batch size the fit used ('auto' resolved)."),
     "max_epochs_": ("int", "Epochs the fit ran ('auto' resolved)."),
     "member_lr_": ("ndarray of shape (ensemble_num,)", "Each discriminator's learning rate."),

@@ -89,7 +89,7 @@ class SemiSupervisedDetector(Detector):
     # -- shared behaviour ------------------------------------------------
     def _register(self, **networks):
         """Name the networks (name.* parameters) before steps are built on them."""
-        self.networks = _NamedNetworks(networks)
+        self.networks_ = _NamedNetworks(networks)
         return networks
 
     def _setup(self, n_features):

@@ -106,7 +106,7 @@ class VAE(SemiSupervisedDetector):
         self._score_cell = _Score(vae)
 
     def _train_batch(self, x, noise_rng):
-        noise = noise_rng.standard_normal((x.shape[0], self.networks.vae.latent))
+        noise = noise_rng.standard_normal((x.shape[0], self.networks_.vae.latent))
         return {"loss": float(self._step(x, Tensor(noise.astype(np.float32))).asnumpy())}
 
     def _score_chunk(self, x):

@@ -36,16 +36,16 @@ def main(prefix):
     z = rng.standard_normal((2, BATCH, 8)).astype(np.float32)
     y_fake = rng.integers(0, 2, (2, BATCH)).astype(np.int32)
     rows = np.array_split(np.arange(BATCH), workers)[rank]
-    d_step = DiscriminatorStep(model.generator, model.discriminators, model.member_lr_,
+    d_step = DiscriminatorStep(model.generator_, model.discriminators_, model.member_lr_,
                                query_all=True, workers=workers)
-    g_step = GeneratorStep(model.generator, model.discriminators, model.config_.lr_g,
+    g_step = GeneratorStep(model.generator_, model.discriminators_, model.config_.lr_g,
                            workers=workers)
     d_step(Tensor(X[rows]), Tensor(y[rows]), Tensor(np.ones(len(rows), np.float32)),
            Tensor(np.int32(len(rows))), Tensor(np.float32(0.0)), Tensor(z[0][rows]),
            Tensor(y_fake[0][rows]))
     g_step(Tensor(z[1][rows]), Tensor(y_fake[1][rows])).asnumpy()
     np.savez(f"{prefix}_{rank}.npz", **{p.name: p.asnumpy()
-                                         for p in model.networks.get_parameters()})
+                                         for p in model.networks_.get_parameters()})
 
 
 if __name__ == "__main__":
