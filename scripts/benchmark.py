@@ -3,6 +3,13 @@
     .venv/bin/python scripts/benchmark.py [--steps 30] [--epochs 4]
     .venv/bin/python scripts/benchmark.py --commands [--official_code PATH]
     .venv/bin/python scripts/benchmark.py --distributed [--rows 1000000]
+    .venv/bin/python scripts/benchmark.py --python [--dataset glass]
+
+--python fits EAL-GAN on one dataset twice, each in a fresh process without
+the compile cache: with train_eval.py, and from Python with the installed
+`ealgan` package on the same split and settings (nothing configures
+MindSpore but the estimator).  It prints both fits' seconds, their ratio,
+and whether the two models' test scores are bit-identical.
 
 --commands times whole `train_eval.py` commands (process start to exit) on
 glass, cardio and shuttle with their shipped settings: without the compile
@@ -275,8 +282,59 @@ def distributed_report(rows):
           f"{1000 * (double - half) / steps:.1f} ms")
 
 
+# A Python user's fit of the split train_eval.py made: argv = dataset, weights folder, seed.
+PYTHON_FIT = """
+import json, sys, time
+import numpy as np
+sys.path.append(sys.argv[4])            # the repository, for the data helpers only
+from dataloader import load_table, resolve_data_file
+from preprocess import Standardizer, prepare
+from ealgan import EALGAN
+meta = json.load(open(sys.argv[2] + "/meta.json"))
+table = load_table(resolve_data_file(sys.argv[4] + "/data", sys.argv[1]))
+data = prepare(table, int(sys.argv[3]), Standardizer.from_dict(meta["scaler"]))
+started = time.perf_counter()
+model = EALGAN(**meta["config"]).fit(data.X["train"], data.y["train"], data.X["val"],
+                                     data.y["val"])
+seconds = time.perf_counter() - started
+np.save(sys.argv[2] + "/python_test_scores.npy", model.decision_function(data.X["test"]))
+print(json.dumps({"seconds": seconds}))
+"""
+
+
+def python_report(dataset):
+    import tempfile
+    with tempfile.TemporaryDirectory() as workdir:
+        timed(train_command(dataset, workdir, "--compile_cache", "False"))
+        weights = os.path.join(workdir, "weights", dataset)
+        with open(os.path.join(weights, "meta.json"), encoding="utf-8") as handle:
+            meta = json.load(handle)
+        done = subprocess.run([sys.executable, "-c", PYTHON_FIT, dataset, weights,
+                               str(meta["seed"]), ROOT], cwd=workdir, capture_output=True,
+                              text=True)
+        if done.returncode != 0:
+            sys.exit(f"the Python fit failed:\n{done.stderr}")
+        python = json.loads(done.stdout.strip().splitlines()[-1])["seconds"]
+        from models import EALGAN
+        from models.utils import runtime
+        from dataloader import load_table, resolve_data_file
+        from preprocess import Standardizer, prepare
+        runtime.configure()
+        data = prepare(load_table(resolve_data_file(os.path.join(ROOT, "data"), dataset)),
+                       meta["seed"], Standardizer.from_dict(meta["scaler"]))
+        cli_scores = EALGAN.load(weights).decision_function(data.X["test"])
+        same = np.array_equal(cli_scores, np.load(os.path.join(weights,
+                                                               "python_test_scores.npy")))
+    cli = meta["train_seconds"]
+    print(f"{dataset}: fit {cli:.1f}s in train_eval.py, {python:.1f}s from Python in a fresh "
+          f"process (ratio {python / cli:.2f}); test scores bit-identical: {same}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--python", action="store_true",
+                        help="time a fit from Python against train_eval.py's")
+    parser.add_argument("--dataset", default="glass", help="with --python: the dataset")
     parser.add_argument("--distributed", action="store_true",
                         help="time data-parallel training against one process")
     parser.add_argument("--rows", type=int, default=1_000_000,
@@ -291,7 +349,9 @@ def main():
     parser.add_argument("--one", nargs=3, metavar=("DATASET", "BATCH", "MODES"),
                         help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.distributed:
+    if args.python:
+        python_report(args.dataset)
+    elif args.distributed:
         distributed_report(args.rows)
     elif args.commands:
         commands_report(args.official_code)
