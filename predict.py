@@ -19,6 +19,7 @@ appears only when complete.
 import argparse
 import csv
 import os
+import stat
 import sys
 import tempfile
 import time
@@ -32,7 +33,8 @@ from models import DETECTORS
 from models.utils import runtime
 from models.utils.cli import run_command, str2bool
 from models.utils.compile_cache import DEFAULT_DIR as DEFAULT_CACHE_DIR, CompileCache, file_digest
-from models.utils.checkpoint import CheckpointError, folder_problem, read_meta
+from models.utils.checkpoint import META_FILE, CheckpointError, folder_problem, read_meta
+from models.utils.results import KEY_COLUMNS, LOCK_FILE, RUN_COLUMNS, RUNS_FILE
 from preprocess import Standardizer
 
 CHUNK_ROWS = 100_000
@@ -142,11 +144,45 @@ def read_chunks(path, n_features, feature_names):
                            f"({err})".replace("\n", " ")) from err
 
 
+def _is_results_table(path):
+    """A runs.csv, its lock, or a table whose header is that of a results table."""
+    if os.path.basename(path) in (RUNS_FILE, LOCK_FILE):
+        return True
+    if not os.path.isfile(path):
+        return False
+    with open(path, "rb") as handle:
+        first = handle.readline(4096).decode("utf-8", "replace").lstrip("\ufeff")
+    return first.startswith((",".join(RUN_COLUMNS[:3]), ",".join(KEY_COLUMNS[:3])))
+
+
+def output_problem(output, input_path, weights):
+    """Why OUTPUT must not be written, or None.  Checked before anything is written:
+    os.replace would turn the input, a model file, a results table or a device node
+    into a scores file."""
+    real = os.path.realpath(output)
+    if os.path.exists(input_path) and os.path.exists(output) \
+            and os.path.samefile(input_path, output):
+        return "is the input file; choose another --output"
+    model = os.path.realpath(weights)
+    if real == model or real.startswith(model + os.sep) \
+            or os.path.isfile(os.path.join(os.path.dirname(real), META_FILE)):
+        return "lies in a model folder; choose another --output"
+    if os.path.exists(real) and not stat.S_ISREG(os.stat(real).st_mode) \
+            and not os.path.isdir(real):
+        return "is not a regular file (a device, pipe or socket); choose a file name"
+    if _is_results_table(real):
+        return "is a results table; choose another --output"
+    return None
+
+
 def predict(weights, input_path, output, threshold=None, cache_dir=None):
     """Write OUTPUT (score,label per row); returns (rows, seconds).
 
     threshold None: the model's own (threshold_).  cache_dir: the compile
     cache's root (models/utils/compile_cache.py), None for no cache."""
+    problem = output_problem(output, input_path, weights)
+    if problem:
+        raise PredictError(f"--output {output} {problem}")
     model, scaler, meta = load_model(weights)
     threshold = model.threshold_ if threshold is None else threshold
     started, rows = time.perf_counter(), 0

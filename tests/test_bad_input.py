@@ -213,6 +213,64 @@ def test_predict_refuses_bad_input(model_dir, tmp_path, capsys, make, match):
     assert sorted(os.listdir(tmp_path)) == before   # no output, no temporary file
 
 
+def tree(*folders):
+    """path -> (mode, bytes of a regular file) for everything under the folders."""
+    found = {}
+    for folder in folders:
+        for dirpath, dirs, files in os.walk(folder):
+            for name in dirs + files:
+                path = os.path.join(dirpath, name)
+                info = os.lstat(path)
+                content = open(path, "rb").read() if os.path.isfile(path) else None
+                found[path] = (info.st_mode, content)
+    return found
+
+
+def fifo(path):
+    os.mkfifo(path)
+    return path
+
+
+# (id, output(input, weights, results) -> path): outputs predict must never replace
+FORBIDDEN_OUTPUTS = [
+    ("the_input", lambda src, w, r: src),
+    ("the_input_by_another_name", lambda src, w, r: os.path.join(os.path.dirname(src), ".",
+                                                                  os.path.basename(src))),
+    ("a_model_file", lambda src, w, r: w / "meta.json"),
+    ("a_new_file_in_the_model_folder", lambda src, w, r: w / "scores.csv"),
+    ("a_file_of_another_model_folder", lambda src, w, r: copy_model(w) / "generator.ckpt"),
+    ("the_runs_table", lambda src, w, r: r / "runs.csv"),
+    ("a_summary_table", lambda src, w, r: r / "AUC_EAL_GAN.csv"),
+    ("a_pipe", lambda src, w, r: fifo(os.path.join(os.path.dirname(src), "pipe"))),
+    ("dev_null", lambda src, w, r: "/dev/null"),
+]
+
+
+def copy_model(weights):
+    other = weights.parent.parent / "other_model"
+    if not other.exists():
+        other.mkdir()
+        for name in os.listdir(weights):
+            (other / name).write_bytes((weights / name).read_bytes())
+    return other
+
+
+@pytest.mark.parametrize("make", [case[1] for case in FORBIDDEN_OUTPUTS],
+                         ids=[case[0] for case in FORBIDDEN_OUTPUTS])
+def test_predict_never_replaces_what_it_must_not(model_dir, tmp_path, capsys, make):
+    weights, X = model_dir
+    results = weights.parent.parent / "results"
+    source = headerless(tmp_path / "in.csv", X[:20])
+    output = make(str(source), weights, results)
+    folders = (tmp_path, weights.parent.parent)
+    before, device = tree(*folders), os.stat("/dev/null").st_mode
+    code = predict.main(["--weights", str(weights), "--input", str(source),
+                         "--output", str(output)])
+    assert_refused(capsys, code, str(output))
+    assert tree(*folders) == before
+    assert os.stat("/dev/null").st_mode == device
+
+
 @pytest.mark.parametrize("target,match", [("under_a_file", "is a file, not a folder"),
                                           ("a_folder", "is a folder")])
 def test_export_refuses_a_target_it_cannot_write(model_dir, tmp_path, capsys, target, match):
