@@ -32,7 +32,8 @@ from dataloader import LABEL_COLUMNS, DataError, read_mat
 from models import DETECTORS
 from models.utils import runtime
 from models.utils.cli import run_command, str2bool
-from models.utils.compile_cache import DEFAULT_DIR as DEFAULT_CACHE_DIR, CompileCache, file_digest
+from models.utils.compile_cache import (DEFAULT_DIR as DEFAULT_CACHE_DIR, CompileCache,
+                                         file_digest, network_shapes)
 from models.utils.checkpoint import META_FILE, CheckpointError, folder_problem, read_meta
 from models.utils.results import KEY_COLUMNS, LOCK_FILE, RUN_COLUMNS, RUNS_FILE
 from preprocess import Standardizer
@@ -197,6 +198,7 @@ def predict(weights, input_path, output, threshold=None, cache_dir=None):
     cache = CompileCache(cache_dir if readable else None,
                          {"command": "predict", "model": meta["model"], "config": meta["config"],
                           "features": meta["n_features"],
+                          "shapes": network_shapes(model.networks),
                           "input": file_digest(input_path) if readable else None})
     os.makedirs(folder, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".predict.", suffix=".csv", dir=folder)

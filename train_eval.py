@@ -29,7 +29,7 @@ from preprocess import PARTS, Standardizer, prepare, split_indices, summary_line
 from models import DETECTORS, EALGAN
 from models.eal_gan import schedule
 from models.utils import plots, runtime
-from models.utils.compile_cache import CompileCache
+from models.utils.compile_cache import CompileCache, network_shapes
 from models.utils.cli import run_command, str2bool
 from models.core.detector import ModelTooLarge, TrainingDiverged
 from models.utils.checkpoint import CheckpointError, folder_problem, read_meta
@@ -359,7 +359,9 @@ def run(args):
         print(summary_line(table, data))
         print(f"evaluating {weights} ({model.label}, seed {seed})")
         with compile_cache(args, "evaluate", {"model": args.model, "config": meta["config"],
-                                              "device": args.device_target}, data) as cache:
+                                              "device": args.device_target,
+                                              "shapes": network_shapes(model.networks)},
+                           data) as cache:
             print(cache.describe())
             metrics, test_scores = evaluate_parts(model, data)
         write_results(args, table, data, model, metrics, seed, seconds)
