@@ -5,10 +5,12 @@
 
 The input is a .mat file with X, or a CSV with or without a header row.  The
 first row is a header when any cell is neither a number nor a missing-value
-mark (empty, NA, NaN, null, ...), or when it is exactly 0, 1, ..., n-1 (the
-header pandas writes by default).  With a header and a model trained on a
-CSV, columns are matched by name (order and an extra label column do not
-matter); otherwise the feature count must match.
+mark (empty, NA, NaN, null, ...), when it is exactly 0, 1, ..., n-1 (the
+header pandas writes by default), or when it holds every feature name of a
+model trained on a CSV.  Header names are read as in training (spaces around
+them dropped; empty or repeated names refused).  With a header and a model
+trained on a CSV, columns are matched by name (order and an extra label
+column do not matter); otherwise the feature count must match.
 Rows are scaled with the training split's statistics saved with the weights
 (missing cells count as the training mean) and scored in chunks, so memory
 stays bounded for any number of rows.  The output CSV has one `score,label`
@@ -17,7 +19,6 @@ threshold: 0.5 for EAL-GAN, the one chosen on validation for the others) and
 appears only when complete.
 """
 import argparse
-import csv
 import os
 import stat
 import sys
@@ -28,7 +29,8 @@ import numpy as np
 import pandas as pd
 import scipy.sparse
 
-from dataloader import LABEL_COLUMNS, DataError, read_mat
+from dataloader import (LABEL_COLUMNS, DataError, first_row, header_names, numeric_column,
+                        read_mat)
 from models import DETECTORS
 from models.utils import runtime
 from models.utils.cli import run_command, str2bool
@@ -67,50 +69,47 @@ def _is_value(text):
     return True
 
 
-def _is_header(first):
+def _is_header(first, feature_names):
+    """Whether the first row names columns: a cell that is no value, pandas' default
+    0..n-1 (after an unnamed index column or not), or every feature name of a model
+    trained on a CSV (names such as 1, 2, 3 look like data)."""
+    cells = [cell.strip() for cell in first]
+    if feature_names and {name.strip() for name in feature_names} <= set(cells):
+        return True
     if not all(_is_value(cell) for cell in first):
         return True
-    return [cell.strip() for cell in first] == [str(i) for i in range(len(first))]
+    numbers = [str(i) for i in range(len(first))]
+    return cells in (numbers, [""] + numbers[:-1])   # the second with pandas' index column
 
 
 def _csv_columns(path, n_features, feature_names):
-    """(header row present?, columns to read in training order or None)."""
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as handle:
-            first = next(csv.reader(handle), None)
-    except (UnicodeDecodeError, csv.Error) as err:
-        raise PredictError(f"{path} is not a UTF-8 CSV text file ({err})") from err
+    """(the header's names or None, columns to read in training order or None)."""
+    first = first_row(path)
     if not first:
         raise PredictError(f"{path} is empty")
-    if not _is_header(first):
+    if not _is_header(first, feature_names):
         if len(first) != n_features:
             raise PredictError(f"{path} has {len(first)} columns but the model expects "
                                f"{n_features} features")
-        return False, None
-    header = [c.strip() for c in first]
+        return None, None
+    header = header_names(first, path)
     if feature_names:
-        missing = [n for n in feature_names if n not in header]
+        wanted = [name.strip() for name in feature_names]   # older models kept the spaces
+        missing = [n for n in wanted if n not in header]
         if missing:
             raise PredictError(f"{path} lacks the model's feature column(s) "
                                f"{', '.join(missing[:5])}")
-        return True, list(feature_names)
+        return header, wanted
     features = [c for c in header if c.lower() not in LABEL_COLUMNS]
     if len(features) != n_features:
         raise PredictError(f"{path} has {len(features)} feature columns but the model expects "
                            f"{n_features}")
-    return True, features
+    return header, features
 
 
-def _numeric(frame, path, first_row):
+def _numeric(frame, path, first_line):
     for column in frame.columns:
-        if frame[column].dtype.kind not in "biuf":
-            values = pd.to_numeric(frame[column], errors="coerce")
-            bad = values.isna() & frame[column].notna()
-            if bad.any():
-                row = first_row + int(np.flatnonzero(bad.to_numpy())[0])
-                raise PredictError(f"{path}: non-numeric value {frame[column][bad].iloc[0]!r} "
-                                   f"in column {column!r}, data row {row}")
-            frame[column] = values
+        frame[column] = numeric_column(frame[column], path, column, first_line)
     return frame.to_numpy(dtype=np.float64)
 
 
@@ -130,18 +129,18 @@ def read_chunks(path, n_features, feature_names):
         for start in range(0, len(X), CHUNK_ROWS):
             yield np.asarray(X[start:start + CHUNK_ROWS], dtype=np.float64)
         return
-    has_header, columns = _csv_columns(path, n_features, feature_names)
-    reader = pd.read_csv(path, header=0 if has_header else None, usecols=columns,
-                         chunksize=CHUNK_ROWS, encoding="utf-8-sig")
-    first_row = 1
+    header, columns = _csv_columns(path, n_features, feature_names)
+    reader = pd.read_csv(path, header=None if header is None else 0, names=header,
+                         usecols=columns, chunksize=CHUNK_ROWS, encoding="utf-8-sig")
+    row = 1   # the first data row's number (1-based, the header not counted)
     try:
         for frame in reader:
             if columns is not None:
                 frame = frame[columns]
-            yield _numeric(frame, path, first_row)
-            first_row += len(frame)
+            yield _numeric(frame, path, row + (header is not None))
+            row += len(frame)
     except (pd.errors.ParserError, UnicodeDecodeError) as err:
-        raise PredictError(f"{path}: unreadable CSV after data row {first_row - 1} "
+        raise PredictError(f"{path}: unreadable CSV after data row {row - 1} "
                            f"({err})".replace("\n", " ")) from err
 
 
@@ -245,7 +244,7 @@ def main(argv=None):
                                 args.compile_cache_dir if args.compile_cache else None)
         print(f"scored {rows} rows in {seconds:.1f}s ({rows / seconds:,.0f} rows/s) -> {output}")
 
-    return run_command(score, (PredictError, CheckpointError, runtime.DeviceError),
+    return run_command(score, (PredictError, DataError, CheckpointError, runtime.DeviceError),
                        "no output written")
 
 

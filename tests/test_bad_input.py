@@ -112,11 +112,31 @@ TRAINING_CASES = [
     ("resume_meta_without_scaler",
      lambda ws: resume_with_meta(ws, {"model": "eal_gan", "n_features": 5, "seed": 42,
                                       "config": {}}), "lacks scaler"),
+    ("second_label_column", lambda ws: csv_file(ws, "twice", "a,b,label,label\n"),
+     "names column(s) 'label' more than once"),
+    ("repeated_feature_name", lambda ws: csv_file(ws, "dup", "a,a,label\n"),
+     "names column(s) 'a' more than once"),
+    ("repeated_after_spaces", lambda ws: csv_file(ws, "spaced", "a, a ,label\n"),
+     "names column(s) 'a' more than once"),
+    ("pandas_index_column", lambda ws: csv_file(ws, "indexed", ",a,b,label\n", index=True),
+     "header column 1 has no name"),
+    ("unnamed_column", lambda ws: csv_file(ws, "unnamed", "Unnamed: 0,a,label\n"),
+     "header column 1 has no name"),
     ("too_wide_for_memory", lambda ws: write_mat(ws / "data" / "wide.mat",
                                                  np.ones((60, 6000)), np.r_[np.ones(12),
                                                                             np.zeros(48)])
      or ["--data_name", "wide"], "lower select_top_k"),
 ]
+
+
+def csv_file(ws, name, header, index=False):
+    """data/NAME.csv: `header`, then 60 rows of one number per column (8 anomalies in the
+    last column; an index column counts 0, 1, ... when `index`)."""
+    width = header.count(",") + 1
+    rows = [[str(i)] * index + [f"{(i % 7) * 0.5:.1f}"] * (width - 1 - index) + [str(int(i < 8))]
+            for i in range(60)]
+    (ws / "data" / f"{name}.csv").write_text(header + "".join(",".join(r) + "\n" for r in rows))
+    return ["--data_name", name]
 
 
 def resume_with_meta(ws, meta):
@@ -194,6 +214,11 @@ PREDICT_CASES = [
                                   d / "o.csv"), "not a UTF-8 CSV text file"),
     ("garbage_mat", lambda d, X: (write_bytes(d / "g.mat", b"MATLAB 5.0" + b"\x00" * 50),
                                   d / "o.csv"), "not a readable MATLAB .mat file"),
+    ("input_repeats_a_name", lambda d, X: (write_bytes(d / "dup.csv", b"a,a,b,c,d\n1,2,3,4,5\n"),
+                                           d / "o.csv"), "names column(s) 'a' more than once"),
+    ("input_has_an_index_column", lambda d, X: (pd.DataFrame(X).to_csv(d / "ix.csv") or
+                                                d / "ix.csv", d / "o.csv"),
+     "header column 1 has no name"),
     ("output_is_a_folder", lambda d, X: (headerless(d / "in.csv", X), d), "is a folder"),
     ("output_under_a_file", lambda d, X: (headerless(d / "in.csv", X),
                                           write_bytes(d / "f", b"x") / "o.csv"),
@@ -369,3 +394,43 @@ def test_memory_check_refuses_with_the_settings_that_shrink_it():
     memory.check_fits(config, 2000, 256, available=needed)
     single = EALGAN(select_top_k=1).config
     assert memory.estimated_bytes(single, 2000, 256) < needed / 3
+
+
+@pytest.fixture(scope="module")
+def numbered_model(tmp_path_factory):
+    """A model trained on a CSV whose header is ` 1, 2,3,4,5 ,label` (numbers, spaces)."""
+    root = tmp_path_factory.mktemp("numbered")
+    (root / "data").mkdir()
+    X, y = separable_data(rows=240, features=5)
+    body = "".join(",".join(f"{v:.6f}" for v in row) + f",{label}\n" for row, label in zip(X, y))
+    (root / "data" / "num.csv").write_text(" 1, 2,3,4,5 ,label\n" + body)
+    assert train_eval.main(train_flags(root, "--data_name", "num")) == 0
+    return root / "weights" / "num", X.astype(np.float64).round(6)
+
+
+# (id, header row of the input or None, column order of its rows)
+HEADERS = [
+    ("same_header", "1,2,3,4,5", [0, 1, 2, 3, 4]),
+    ("spaces_and_another_order", " 5 ,4, 3,2,1", [4, 3, 2, 1, 0]),
+    ("extra_label_column", "label,1,2,3,4,5", [None, 0, 1, 2, 3, 4]),
+    ("no_header", None, [0, 1, 2, 3, 4]),
+]
+
+
+@pytest.mark.parametrize("header,order", [case[1:] for case in HEADERS],
+                         ids=[case[0] for case in HEADERS])
+def test_predict_reads_a_header_as_training_did(numbered_model, tmp_path, capsys, header,
+                                                order):
+    weights, X = numbered_model
+    rows = X[:20]
+    lines = [header] if header is not None else []
+    lines += [",".join("0" if i is None else f"{row[i]:.6f}" for i in order) for row in rows]
+    (tmp_path / "in.csv").write_text("\n".join(lines) + "\n")
+    assert json.loads((weights / "meta.json").read_text())["feature_names"] == \
+        ["1", "2", "3", "4", "5"]
+    assert predict.main(["--weights", str(weights), "--input", str(tmp_path / "in.csv"),
+                         "--output", str(tmp_path / "out.csv")]) == 0, capsys.readouterr().err
+    model = EALGAN.load(weights)
+    scaler = predict.Standardizer.from_dict(model.meta_["scaler"])
+    got = pd.read_csv(tmp_path / "out.csv")["score"].to_numpy()
+    np.testing.assert_allclose(got, model.decision_function(scaler.transform(rows)), atol=2e-6)
