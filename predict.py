@@ -109,7 +109,9 @@ def _csv_columns(path, n_features, feature_names):
 
 def _numeric(frame, path, first_line):
     for column in frame.columns:
-        frame[column] = numeric_column(frame[column], path, column, first_line)
+        # Without a header pandas numbers the columns from 0; messages count from 1.
+        name = column + 1 if isinstance(column, (int, np.integer)) else column
+        frame[column] = numeric_column(frame[column], path, name, first_line)
     return frame.to_numpy(dtype=np.float64)
 
 
@@ -208,7 +210,11 @@ def predict(weights, input_path, output, threshold=None, cache_dir=None):
                 if np.isinf(chunk).any():
                     raise PredictError(f"{input_path}: infinite value in data row "
                                        f"{rows + 1 + int(np.nonzero(np.isinf(chunk))[0][0])}")
-                scores = model.decision_function(scaler.transform(chunk))
+                try:
+                    scaled = scaler.transform(chunk, meta.get("feature_names"))
+                except DataError as err:
+                    raise PredictError(f"{input_path}: {err}") from err
+                scores = model.decision_function(scaled)
                 labels = (scores >= threshold).astype(np.int8)
                 handle.write("".join(f"{s:.6f},{label}\n" for s, label in zip(scores, labels)))
                 rows += len(chunk)

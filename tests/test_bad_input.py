@@ -122,6 +122,21 @@ TRAINING_CASES = [
      "header column 1 has no name"),
     ("unnamed_column", lambda ws: csv_file(ws, "unnamed", "Unnamed: 0,a,label\n"),
      "header column 1 has no name"),
+    ("column_near_the_float_limit", lambda ws: big_column(ws, lambda i: f"{1e307 * (1 + i % 3)}"),
+     "column 'big': values up to 3e+307 overflow the scaling"),
+    ("one_cell_of_1e308", lambda ws: big_column(ws, lambda i: "1e308" if i == 5 else str(i % 4)),
+     "column 'big'"),
+    ("cells_of_plus_and_minus_1e308",
+     lambda ws: big_column(ws, lambda i: "1e308" if i == 5 else "-1e308" if i == 6 else "1"),
+     "column 'big'"),
+    ("mat_column_near_the_float_limit",
+     lambda ws: write_mat(ws / "data" / "big.mat", np.c_[separable_data(240, 5)[0],
+                                                           np.full(240, 1e307)],
+                          separable_data(240, 5)[1]) or ["--data_name", "big"],
+     "feature column 6: values up to 1e+307 overflow the scaling"),
+    ("value_beyond_the_float_range", lambda ws: big_column(ws, lambda i: "1e400" if i == 9
+                                                           else "1"),
+     "value '1e400' beyond the float range (+-1.798e+308) in column 'big', line 11"),
     ("too_wide_for_memory", lambda ws: write_mat(ws / "data" / "wide.mat",
                                                  np.ones((60, 6000)), np.r_[np.ones(12),
                                                                             np.zeros(48)])
@@ -137,6 +152,15 @@ def csv_file(ws, name, header, index=False):
             for i in range(60)]
     (ws / "data" / f"{name}.csv").write_text(header + "".join(",".join(r) + "\n" for r in rows))
     return ["--data_name", name]
+
+
+def big_column(ws, cell):
+    """data/big.csv: the toy rows, a column `big` of cell(row) and the label."""
+    X, y = separable_data(rows=240, features=5)
+    lines = ["a,b,c,d,e,big,label"] + [",".join(f"{v:.6f}" for v in row) + f",{cell(i)},{label}"
+                                       for i, (row, label) in enumerate(zip(X, y))]
+    (ws / "data" / "big.csv").write_text("\n".join(lines) + "\n")
+    return ["--data_name", "big"]
 
 
 def resume_with_meta(ws, meta):
@@ -219,6 +243,13 @@ PREDICT_CASES = [
     ("input_has_an_index_column", lambda d, X: (pd.DataFrame(X).to_csv(d / "ix.csv") or
                                                 d / "ix.csv", d / "o.csv"),
      "header column 1 has no name"),
+    ("cell_too_far_to_scale", lambda d, X: (write_bytes(d / "far.csv", b"1,2,3,4,1e308\n"),
+                                            d / "o.csv"),
+     "feature column 5: value 1e+308 lies too far from the training values"),
+    ("cell_beyond_the_float_range", lambda d, X: (write_bytes(d / "huge.csv",
+                                                              b"1,2,3,4,5\n1,2,3,4,-1e400\n"),
+                                                  d / "o.csv"),
+     "value '-1e400' beyond the float range (+-1.798e+308) in column 5, line 2"),
     ("output_is_a_folder", lambda d, X: (headerless(d / "in.csv", X), d), "is a folder"),
     ("output_under_a_file", lambda d, X: (headerless(d / "in.csv", X),
                                           write_bytes(d / "f", b"x") / "o.csv"),
