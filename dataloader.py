@@ -8,6 +8,7 @@ training part); infinite values are not.
 """
 import csv
 import dataclasses
+import hashlib
 import os
 import re
 
@@ -43,6 +44,15 @@ class Table:
     @property
     def outlier_percent(self):
         return 100.0 * float(self.y.mean())
+
+    def digest(self):
+        """SHA-256 of the rows in file order (features, then labels): what decides the
+        split and the scaling, whatever the file format.  Every NaN hashes alike."""
+        digest = hashlib.sha256()
+        X = np.where(np.isnan(self.X), np.nan, self.X)
+        digest.update(np.ascontiguousarray(X, dtype="<f8").tobytes())
+        digest.update(np.ascontiguousarray(self.y, dtype="<i8").tobytes())
+        return digest.hexdigest()
 
 
 def resolve_data_file(data_path, data_name):

@@ -40,6 +40,9 @@ from models.utils.results import (RUNS_FILE, RUN_COLUMNS, ResultsError, dataset_
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_CONFIG = os.path.join(HERE, "configs", "default.yaml")
 PRESETS = os.path.join(HERE, "configs", "presets")
+# A recorded metric that a --resume evaluation of the same data misses by more than this
+# (other thread counts move scores by ~1e-7) means other data.
+TOLERANCE = 1e-3
 BOOLEAN_SETTINGS = ("SN_used", "SN_generator_hidden", "shuffle", "tune", "resume", "print",
                     "plots", "compile_cache", "distributed")
 # Settings that never reach a compiled graph: left out of the compile-cache key.
@@ -258,11 +261,30 @@ def load_trained(args, table, weights):
         raise CheckpointError(f"{weights} holds epoch {meta.get('selected_epoch')} only (the "
                               f"one selected on validation), not --resume_epoch "
                               f"{args.resume_epoch}")
+    recorded = meta.get("data_sha256")
+    if recorded is not None and recorded != table.digest():
+        raise CheckpointError(f"{table.path} is not the data {weights} was trained on (its "
+                              "content hash differs: rows added, removed, reordered or "
+                              "changed, so the split would differ); evaluate on "
+                              f"{meta.get('data_file', 'the training file')} or retrain")
     seed = meta.get("seed", args.seed)
     if seed != args.seed:
         print(f"note: {weights} was trained with seed {seed}; evaluating on that seed's split")
     data = prepare(table, seed, Standardizer.from_dict(meta["scaler"]))
     return DETECTORS[args.model].load(weights), data, meta
+
+
+def check_same_scores(meta, metrics, weights, table):
+    """Weights saved without a data hash: the recomputed metrics must be those recorded at
+    training, else the data (or its row order, hence the split) is not the training data."""
+    if "data_sha256" in meta:
+        return
+    for key in metrics:
+        if isinstance(meta.get(key), float) and abs(meta[key] - metrics[key]) > TOLERANCE:
+            raise CheckpointError(f"{table.path} does not reproduce the scores recorded in "
+                                  f"{weights} ({key} {metrics[key]:.4f}, recorded "
+                                  f"{meta[key]:.4f}): it is not the data the model was "
+                                  "trained on, or its rows are in another order")
 
 
 def evaluate_parts(model, data):
@@ -364,6 +386,7 @@ def run(args):
                            data) as cache:
             print(cache.describe())
             metrics, test_scores = evaluate_parts(model, data)
+        check_same_scores(meta, metrics, weights, table)
         write_results(args, table, data, model, metrics, seed, seconds)
     else:
         outputs = [(args.weights_dir, "weights_dir"), (args.results_dir, "results_dir")]
@@ -381,6 +404,7 @@ def run(args):
         # The results row is written while the new weights wait complete beside
         # the old ones: a run that cannot record its results keeps the old model.
         model.save(weights, {"data": table.name, "data_file": portable_path(table.path),
+                             "data_sha256": table.digest(),
                              "seed": seed, "split": data.sizes,
                              "scaler": data.scaler.to_dict(),
                              "feature_names": table.feature_names,

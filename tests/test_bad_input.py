@@ -465,3 +465,53 @@ def test_predict_reads_a_header_as_training_did(numbered_model, tmp_path, capsys
     scaler = predict.Standardizer.from_dict(model.meta_["scaler"])
     got = pd.read_csv(tmp_path / "out.csv")["score"].to_numpy()
     np.testing.assert_allclose(got, model.decision_function(scaler.transform(rows)), atol=2e-6)
+
+
+def shuffled_rows(ws):
+    content = scipy.io.loadmat(ws / "data" / "toy.mat")
+    order = np.random.default_rng(1).permutation(len(content["y"]))
+    write_mat(ws / "data" / "toy.mat", content["X"][order], content["y"][order])
+
+
+def one_value_changed(ws):
+    content = scipy.io.loadmat(ws / "data" / "toy.mat")
+    content["X"][7, 2] += 0.5
+    write_mat(ws / "data" / "toy.mat", content["X"], content["y"])
+
+
+def without_data_hash(ws):
+    path = ws / "weights" / "toy" / "meta.json"
+    meta = json.loads(path.read_text())
+    del meta["data_sha256"]   # as in weights saved before the hash was recorded
+    path.write_text(json.dumps(meta))
+
+
+# (id, changes to the trained workspace, expected words)
+RESUME_CASES = [
+    ("rows_shuffled", [shuffled_rows], "content hash differs"),
+    ("one_value_changed", [one_value_changed], "content hash differs"),
+    ("rows_shuffled_weights_without_hash", [without_data_hash, shuffled_rows],
+     "does not reproduce the scores recorded in"),
+]
+
+
+@pytest.mark.parametrize("changes,match", [case[1:] for case in RESUME_CASES],
+                         ids=[case[0] for case in RESUME_CASES])
+def test_resume_refuses_data_other_than_the_training_data(workspace, capsys, changes, match):
+    rng = np.random.default_rng(3)   # overlapping classes: another split scores otherwise
+    y = np.r_[np.ones(40), np.zeros(200)]
+    write_mat(workspace / "data" / "toy.mat", rng.standard_normal((240, 5)) + 0.8 * y[:, None],
+              y)
+    assert train_eval.main(train_flags(workspace, "--data_name", "toy")) == 0
+    capsys.readouterr()
+    for change in changes:
+        change(workspace)
+    before = snapshot(workspace)
+    code = train_eval.main(train_flags(workspace, "--data_name", "toy", "--resume", "True"))
+    assert_refused(capsys, code, match, workspace, before)
+
+
+def test_resume_on_the_training_data_needs_no_hash(workspace, capsys):
+    assert train_eval.main(train_flags(workspace, "--data_name", "toy")) == 0
+    without_data_hash(workspace)
+    assert train_eval.main(train_flags(workspace, "--data_name", "toy", "--resume", "True")) == 0
