@@ -32,10 +32,10 @@ from models.utils import plots, runtime
 from models.utils.compile_cache import CompileCache, network_shapes
 from models.utils.cli import run_command, str2bool
 from models.core.detector import ModelTooLarge, TrainingDiverged
-from models.utils.checkpoint import CheckpointError, folder_problem, read_meta
+from models.utils.checkpoint import META_FILE, CheckpointError, folder_problem, read_meta
 from models.utils.metrics import evaluate
-from models.utils.results import (RUNS_FILE, RUN_COLUMNS, ResultsError, dataset_row, read_rows,
-                            record_run, run_row, summary_path)
+from models.utils.results import (KEY_COLUMNS, RUNS_FILE, RUN_COLUMNS, ResultsError, dataset_row,
+                                  read_rows, record_run, row_key, run_row, summary_path)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_CONFIG = os.path.join(HERE, "configs", "default.yaml")
@@ -44,7 +44,7 @@ PRESETS = os.path.join(HERE, "configs", "presets")
 # (other thread counts move scores by ~1e-7) means other data.
 TOLERANCE = 1e-3
 BOOLEAN_SETTINGS = ("SN_used", "SN_generator_hidden", "shuffle", "tune", "resume", "print",
-                    "plots", "compile_cache", "distributed")
+                    "plots", "compile_cache", "distributed", "overwrite")
 # Settings that never reach a compiled graph: left out of the compile-cache key.
 OUTSIDE_GRAPH = ("config", "preset", "data_path", "weights_dir", "results_dir", "print", "plots",
                  "resume_epoch", "compile_cache", "compile_cache_dir")
@@ -335,6 +335,62 @@ def draw_figures(args, table, model, data, test_scores):
     print(f"figures -> {folder}/{tag}_*.png")
 
 
+def same_source(meta, table):
+    """Whether saved weights were trained on this table: the same content where a hash
+    was recorded, else (older weights, the shipped ones) a file of the same name and size."""
+    if "data_sha256" in meta:
+        return meta["data_sha256"] == table.digest()
+    return os.path.basename(str(meta.get("data_file"))) == os.path.basename(table.path) \
+        and sum(meta.get("split", {}).values()) == len(table.y) \
+        and meta.get("n_features") == table.X.shape[1]
+
+
+def check_weights_target(args, table, weights):
+    """Refuse, before training, a save that would replace what this run did not make.
+
+    A model trained on other data of the same name (a user's cardio.csv against the
+    shipped weights/cardio) is replaced only with --overwrite; a folder that is not a
+    model folder, or that holds the results folder, never."""
+    if args.model == EALGAN.name and table.name in DETECTORS:
+        raise ConfigError(f"a dataset named {table.name!r} would put its EAL-GAN weights in "
+                          f"{weights}, the folder of the {table.name} detector's models; "
+                          "rename the data file")
+    results = os.path.realpath(args.results_dir)
+    folder = os.path.realpath(weights)
+    if results == folder or results.startswith(folder + os.sep):
+        raise ConfigError(f"--results_dir {args.results_dir} lies inside the model folder "
+                          f"{weights}, which saving the new model replaces; choose another")
+    if not os.path.exists(weights):
+        return
+    if not os.path.isfile(os.path.join(weights, META_FILE)):
+        raise ConfigError(f"{weights} exists but is not a model folder (no {META_FILE}); "
+                          "move it away or choose another --weights_dir")
+    meta = read_meta(weights)
+    if not args.overwrite and not same_source(meta, table):
+        raise ConfigError(f"{weights} holds a model trained on other data "
+                          f"({meta.get('data_file')}); this run's is {table.path}: pass "
+                          "--overwrite True to replace it, or choose another --weights_dir "
+                          "or file name")
+
+
+def check_results_row(args, table, seed):
+    """Refuse, unless --overwrite, to replace a results row of a table of another size
+    (other data under the same name, e.g. a user's cardio.csv against the shipped row)."""
+    if args.overwrite:
+        return
+    path = os.path.join(args.results_dir, RUNS_FILE)
+    key = dataset_row(table.name, len(table.y), table.X.shape[1], table.outlier_percent)
+    label = DETECTORS[args.model].label
+    for row in read_rows(path, RUN_COLUMNS):
+        if (row["Model"], row["Data"], row["Seed"]) == (label, table.name, str(seed)) \
+                and row_key(row, KEY_COLUMNS) != row_key(key, KEY_COLUMNS):
+            raise ConfigError(f"{path} holds a {label} row for {table.name} seed {seed} made "
+                              f"from other data ({row['# Samples']} rows, "
+                              f"{row['# Dimensions']} features, {row['Outlier Perc']}% "
+                              f"anomalies); pass --overwrite True to replace it, or choose "
+                              "another --results_dir or file name")
+
+
 def compile_cache(args, command, settings, data):
     """The compile cache of this run (off with --compile_cache False)."""
     parts = {"command": command, "settings": settings, "sizes": data.sizes,
@@ -378,6 +434,7 @@ def run(args):
     if args.resume:
         model, data, meta = load_trained(args, table, weights)
         seed, seconds = meta["seed"], meta["train_seconds"]
+        check_results_row(args, table, seed)
         print(summary_line(table, data))
         print(f"evaluating {weights} ({model.label}, seed {seed})")
         with compile_cache(args, "evaluate", {"model": args.model, "config": meta["config"],
@@ -394,9 +451,12 @@ def run(args):
             outputs.append((os.path.join(args.results_dir, "plots"), "results_dir"))
         for folder, flag in outputs:
             check_output_folder(folder, flag)
+        check_weights_target(args, table, weights)
+        check_results_row(args, table, args.seed)
         seed, data = args.seed, prepare(table, args.seed)
         print(summary_line(table, data))
-        graph_settings = {k: v for k, v in vars(args).items() if k not in OUTSIDE_GRAPH}
+        graph_settings = {k: v for k, v in vars(args).items()
+                          if k not in OUTSIDE_GRAPH and k != "overwrite"}   # never in a graph
         with compile_cache(args, "train", graph_settings, data) as cache:
             print(cache.describe())
             model, seconds = train(args, data)

@@ -26,6 +26,7 @@ from models.core.detector import ModelTooLarge
 from models.eal_gan import memory
 from models.eal_gan.networks import DiscriminatorEnsemble, Generator
 from models.utils import checkpoint
+from models.utils.results import dataset_row, record_run, run_row
 
 
 def assert_refused(capsys, code, match, workspace=None, before=None):
@@ -137,6 +138,29 @@ TRAINING_CASES = [
     ("value_beyond_the_float_range", lambda ws: big_column(ws, lambda i: "1e400" if i == 9
                                                            else "1"),
      "value '1e400' beyond the float range (+-1.798e+308) in column 'big', line 11"),
+    ("own_csv_against_a_shipped_style_model",
+     lambda ws: saved_meta(ws, {"data_file": "data/toy.mat", "split": {"train": 144, "val": 48,
+                                                                       "test": 48},
+                                "n_features": 5}) or toy_csv(ws),
+     "holds a model trained on other data (data/toy.mat)"),
+    ("other_content_against_a_hashed_model",
+     lambda ws: saved_meta(ws, {"data_file": "toy.mat", "data_sha256": "0" * 64})
+     or ["--data_name", "toy"], "pass --overwrite True to replace it"),
+    ("other_data_against_a_results_row",
+     lambda ws: results_row(ws, samples=300) or ["--data_name", "toy"],
+     "holds a EAL-GAN row for toy seed 42 made from other data (300 rows"),
+    ("resume_against_a_results_row",
+     lambda ws: results_row(ws, samples=300) or resume_with_meta(ws, None),
+     "made from other data"),
+    ("dataset_named_like_a_detector",
+     lambda ws: toy_csv(ws, "ganomaly"), "the folder of the ganomaly detector's models"),
+    ("weights_target_not_a_model_folder",
+     lambda ws: (ws / "weights" / "toy").mkdir(parents=True) or
+     write_bytes(ws / "weights" / "toy" / "notes.txt", b"mine") and ["--data_name", "toy"],
+     "exists but is not a model folder"),
+    ("results_inside_the_model_folder",
+     lambda ws: ["--data_name", "toy", "--results_dir", ws / "weights" / "toy" / "results"],
+     "lies inside the model folder"),
     ("too_wide_for_memory", lambda ws: write_mat(ws / "data" / "wide.mat",
                                                  np.ones((60, 6000)), np.r_[np.ones(12),
                                                                             np.zeros(48)])
@@ -164,9 +188,34 @@ def big_column(ws, cell):
 
 
 def resume_with_meta(ws, meta):
-    (ws / "weights" / "toy").mkdir(parents=True)
-    (ws / "weights" / "toy" / "meta.json").write_text(json.dumps(meta))
+    """meta.json of weights/toy (None: a model trained on toy.mat as it is)."""
+    if meta is None:
+        assert train_eval.main(train_flags(ws, "--data_name", "toy", "--results_dir",
+                                           ws / "elsewhere")) == 0
+    else:
+        (ws / "weights" / "toy").mkdir(parents=True)
+        (ws / "weights" / "toy" / "meta.json").write_text(json.dumps(meta))
     return ["--data_name", "toy", "--resume", "True"]
+
+
+def saved_meta(ws, meta):
+    (ws / "weights" / "toy").mkdir(parents=True)
+    (ws / "weights" / "toy" / "meta.json").write_text(json.dumps({"model": "eal_gan", **meta}))
+
+
+def toy_csv(ws, name="toy"):
+    """data/NAME.csv with toy.mat's rows (and toy.mat moved away)."""
+    content = scipy.io.loadmat(ws / "data" / "toy.mat")
+    (ws / "data" / "toy.mat").unlink()
+    frame = pd.DataFrame(content["X"], columns=list("abcde")).assign(label=content["y"].ravel())
+    frame.to_csv(ws / "data" / f"{name}.csv", index=False)
+    return ["--data_name", name]
+
+
+def results_row(ws, samples):
+    record_run(ws / "results", run_row("EAL-GAN", dataset_row("toy", samples, 5, 12.0), 42,
+                                       {"auc": 0.9, "gmean": 0.9, "ap": 0.9,
+                                        "precision_at_n": 0.9}, 3, 6, 6, 1.0))
 
 
 @pytest.mark.parametrize("make,match", [case[1:] for case in TRAINING_CASES],
@@ -515,3 +564,18 @@ def test_resume_on_the_training_data_needs_no_hash(workspace, capsys):
     assert train_eval.main(train_flags(workspace, "--data_name", "toy")) == 0
     without_data_hash(workspace)
     assert train_eval.main(train_flags(workspace, "--data_name", "toy", "--resume", "True")) == 0
+
+
+def test_overwrite_replaces_a_model_trained_on_other_data(workspace, capsys):
+    saved_meta(workspace, {"data_file": "toy.mat", "data_sha256": "0" * 64})
+    results_row(workspace, samples=300)
+    assert train_eval.main(train_flags(workspace, "--data_name", "toy")) == 2
+    assert train_eval.main(train_flags(workspace, "--data_name", "toy", "--overwrite",
+                                       "True")) == 0, capsys.readouterr().err
+    meta = json.loads((workspace / "weights" / "toy" / "meta.json").read_text())
+    assert meta["data_sha256"] != "0" * 64
+    rows = [r for r in pd.read_csv(workspace / "results" / "runs.csv").to_dict("records")
+            if r["Data"] == "toy"]
+    assert [r["# Samples"] for r in rows] == [240]
+    # the same data again needs no --overwrite
+    assert train_eval.main(train_flags(workspace, "--data_name", "toy", "--seed", 7)) == 0
