@@ -17,7 +17,7 @@ import numpy as np
 from models import EALGAN
 from models.utils import runtime
 from models.utils.cli import run_command
-from models.utils.checkpoint import CheckpointError, folder_problem, read_meta
+from models.utils.checkpoint import CheckpointError, folder_problem, read_meta, remove_stale
 import mindspore as ms
 from mindspore import nn, ops, Tensor
 
@@ -66,6 +66,7 @@ def export(weights, file_name, file_format="MINDIR"):
     if problem:
         raise CheckpointError(f"--file_name {file_name}: {problem}")
     os.makedirs(folder, exist_ok=True)
+    remove_stale(folder, ".export.*")   # left by a killed run
     staging = tempfile.mkdtemp(prefix=".export.", dir=folder)
     try:
         example = Tensor(shape=[None, meta["n_features"]], dtype=ms.float32)

@@ -36,7 +36,8 @@ from models.utils import runtime
 from models.utils.cli import run_command, str2bool
 from models.utils.compile_cache import (DEFAULT_DIR as DEFAULT_CACHE_DIR, CompileCache,
                                          file_digest, network_shapes)
-from models.utils.checkpoint import META_FILE, CheckpointError, folder_problem, read_meta
+from models.utils.checkpoint import (META_FILE, CheckpointError, folder_problem, read_meta,
+                                     remove_stale)
 from models.utils.results import KEY_COLUMNS, LOCK_FILE, RUN_COLUMNS, RUNS_FILE
 from preprocess import Standardizer
 
@@ -202,6 +203,7 @@ def predict(weights, input_path, output, threshold=None, cache_dir=None):
                           "shapes": network_shapes(model.networks),
                           "input": file_digest(input_path) if readable else None})
     os.makedirs(folder, exist_ok=True)
+    remove_stale(folder, ".predict.*.csv")   # left by a killed run
     fd, tmp = tempfile.mkstemp(prefix=".predict.", suffix=".csv", dir=folder)
     try:
         with cache, os.fdopen(fd, "w", encoding="utf-8") as handle:

@@ -579,3 +579,62 @@ def test_overwrite_replaces_a_model_trained_on_other_data(workspace, capsys):
     assert [r["# Samples"] for r in rows] == [240]
     # the same data again needs no --overwrite
     assert train_eval.main(train_flags(workspace, "--data_name", "toy", "--seed", 7)) == 0
+
+
+def damaged_copy(weights, tmp_path, name):
+    """A copy of the model folder with one byte of NAME flipped (in its middle)."""
+    copy = tmp_path / "damaged"
+    copy.mkdir()
+    for entry in os.listdir(weights):
+        (copy / entry).write_bytes((weights / entry).read_bytes())
+    content = bytearray((copy / name).read_bytes())
+    content[len(content) // 2] ^= 0x01
+    (copy / name).write_bytes(bytes(content))
+    return copy
+
+
+# (id, the entry point run on the damaged copy w of a model trained on data/toy.mat in root)
+DAMAGED_LOADS = [
+    ("predict", lambda w, d, root: predict.main(["--weights", str(w), "--input", str(d / "in.csv"),
+                                                 "--output", str(d / "out.csv")])),
+    ("export", lambda w, d, root: export.main(["--weights", str(w), "--file_name", str(d / "m")])),
+    ("resume", lambda w, d, root: train_eval.main(train_flags(
+        d, "--data_name", "toy", "--data_path", root / "data", "--weights_dir", w.parent,
+        "--resume", "True"))),
+]
+
+
+@pytest.mark.parametrize("name", ["generator.ckpt", "discriminators.ckpt", "history.csv"])
+@pytest.mark.parametrize("run", [case[1] for case in DAMAGED_LOADS],
+                         ids=[case[0] for case in DAMAGED_LOADS])
+def test_a_flipped_byte_in_a_saved_file_is_refused(model_dir, tmp_path, capsys, name, run):
+    weights, X = model_dir
+    meta = json.loads((weights / "meta.json").read_text())
+    assert sorted(meta["checksums"]) == sorted(set(os.listdir(weights)) - {"meta.json"})
+    headerless(tmp_path / "in.csv", X[:3])
+    copy = damaged_copy(weights, tmp_path, name)
+    folder = tmp_path / "w" / "toy"   # the copy where --resume looks for weights/toy
+    folder.parent.mkdir()
+    os.rename(copy, folder)
+    before = sorted(os.listdir(tmp_path))
+    code = run(folder, tmp_path, weights.parent.parent)
+    assert_refused(capsys, code, f"{name} does not match the checksum recorded in meta.json")
+    assert sorted(os.listdir(tmp_path)) == before
+
+
+def test_a_save_removes_staging_left_by_a_killed_process(workspace):
+    weights, results = workspace / "weights", workspace / "results"
+    weights.mkdir()
+    stale = [weights / ".toy.k1ll3d.tmp", weights / ".toy.k1ll3d.tmp.old",
+             results / ".runs.csv.k1ll3d.tmp"]
+    fresh = weights / ".toy.running.tmp"   # may belong to a save under way
+    for path in stale[:2] + [fresh]:
+        path.mkdir()
+        (path / "meta.json").write_text("{}")
+    stale[2].write_text("Model,Data\n")
+    day_ago = time.time() - checkpoint.STALE_S - 60
+    for path in stale:
+        os.utime(path, (day_ago, day_ago))
+    assert train_eval.main(train_flags(workspace, "--data_name", "toy")) == 0
+    assert [path for path in stale if os.path.exists(path)] == []
+    assert fresh.is_dir()

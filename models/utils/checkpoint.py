@@ -2,30 +2,62 @@
 
 A model directory is written completely into a hidden sibling and then
 swapped in, so an interrupted save never leaves a half-written model and an
-older model survives until the new one is whole.
+older model survives until the new one is whole.  A sibling left by a killed
+process is removed by a later save once it is a day old.  meta.json records
+the SHA-256 of every other file of the folder, checked when it is loaded, so a
+damaged checkpoint is refused instead of changing scores.
 """
 import ctypes
 import csv
+import glob
+import hashlib
 import io
 import json
 import os
 import shutil
 import tempfile
+import time
 
 import mindspore as ms
 
 META_FILE = "meta.json"
 HISTORY_FILE = "history.csv"
+CHECKSUMS = "checksums"     # meta.json key: file name -> SHA-256 of its bytes
+STALE_S = 24 * 3600         # a staging file or folder this old belongs to a dead process
 
 
 class CheckpointError(ValueError):
     """A model directory is missing, incomplete or does not fit the model."""
 
 
+def remove_stale(folder, pattern):
+    """Remove what matches `pattern` in `folder` and was last changed over STALE_S ago:
+    the staging left by a killed process (younger ones may belong to a running one)."""
+    limit = time.time() - STALE_S
+    for path in glob.glob(os.path.join(glob.escape(folder), pattern)):
+        try:
+            if os.lstat(path).st_mtime < limit:
+                if os.path.isdir(path) and not os.path.islink(path):
+                    shutil.rmtree(path, ignore_errors=True)
+                else:
+                    os.remove(path)
+        except OSError:   # removed meanwhile by another process
+            pass
+
+
+def file_sha256(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def atomic_write_text(path, text):
     """Write `text` to `path` through a temporary file in the same folder."""
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
+    remove_stale(folder, f".{os.path.basename(path)}.*.tmp")
     fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=folder)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
@@ -59,15 +91,21 @@ def write_model_dir(directory, cells, meta, texts=None, before_swap=None):
     directory = os.path.abspath(directory)
     parent, base = os.path.split(directory)
     os.makedirs(parent, exist_ok=True)
+    remove_stale(parent, f".{base}.*.tmp")
+    remove_stale(parent, f".{base}.*.tmp.old")
     staging = tempfile.mkdtemp(prefix=f".{base}.", suffix=".tmp", dir=parent)
     try:
         for name, cell in cells.items():
             ms.save_checkpoint(cell, os.path.join(staging, f"{name}.ckpt"))
-        with open(os.path.join(staging, META_FILE), "w", encoding="utf-8") as handle:
-            json.dump(meta, handle, indent=2, sort_keys=True)
         for name, text in (texts or {}).items():
             with open(os.path.join(staging, name), "w", encoding="utf-8", newline="") as handle:
                 handle.write(text)
+        checksums = {name: file_sha256(os.path.join(staging, name))
+                     for name in sorted(os.listdir(staging))}
+        if checksums:
+            meta = {**meta, CHECKSUMS: checksums}
+        with open(os.path.join(staging, META_FILE), "w", encoding="utf-8") as handle:
+            json.dump(meta, handle, indent=2, sort_keys=True)
         if before_swap is not None:
             before_swap()
         if os.path.isdir(directory):
@@ -117,11 +155,24 @@ def read_meta(directory):
     return meta
 
 
+def verify_file(directory, name):
+    """Refuse a file whose bytes differ from the checksum meta.json records for it
+    (folders saved before checksums were recorded are not checked)."""
+    recorded = read_meta(directory).get(CHECKSUMS, {})
+    if not isinstance(recorded, dict) or name not in recorded:
+        return
+    if file_sha256(os.path.join(directory, name)) != recorded[name]:
+        raise CheckpointError(f"{os.path.join(directory, name)} does not match the checksum "
+                              f"recorded in {META_FILE} (damaged or edited since it was "
+                              "saved); restore the folder or retrain")
+
+
 def load_cell(cell, directory, name):
     """Load NAME.ckpt from `directory` into `cell`; every parameter must match."""
     path = os.path.join(directory, f"{name}.ckpt")
     if not os.path.isfile(path):
         raise CheckpointError(f"{directory} has no {name}.ckpt; the model directory is incomplete")
+    verify_file(directory, f"{name}.ckpt")
     try:
         saved = ms.load_checkpoint(path)
     except (RuntimeError, ValueError) as err:
@@ -154,6 +205,7 @@ def read_history(directory):
     path = os.path.join(directory, HISTORY_FILE)
     if not os.path.isfile(path):
         return []
+    verify_file(directory, HISTORY_FILE)
     with open(path, newline="", encoding="utf-8") as handle:
         return [{k: _number(v) for k, v in row.items()} for row in csv.DictReader(handle)]
 
