@@ -17,7 +17,8 @@ import numpy as np
 from models import EALGAN
 from models.utils import runtime
 from models.utils.cli import run_command
-from models.utils.checkpoint import CheckpointError, folder_problem, read_meta, remove_stale
+from models.utils.checkpoint import (CheckpointError, folder_problem, read_meta, remove_stale,
+                                     share_as_umask)
 import mindspore as ms
 from mindspore import nn, ops, Tensor
 
@@ -72,6 +73,7 @@ def export(weights, file_name, file_format="MINDIR"):
         example = Tensor(shape=[None, meta["n_features"]], dtype=ms.float32)
         ms.export(network, example, file_name=os.path.join(staging, "model"),
                   file_format=file_format)
+        share_as_umask(os.path.join(staging, "model.mindir"))
         os.replace(os.path.join(staging, "model.mindir"), target)
     finally:
         for name in os.listdir(staging):

@@ -37,7 +37,7 @@ from models.utils.cli import run_command, str2bool
 from models.utils.compile_cache import (DEFAULT_DIR as DEFAULT_CACHE_DIR, CompileCache,
                                          file_digest, network_shapes)
 from models.utils.checkpoint import (META_FILE, CheckpointError, folder_problem, read_meta,
-                                     remove_stale)
+                                     remove_stale, share_as_umask)
 from models.utils.results import KEY_COLUMNS, LOCK_FILE, RUN_COLUMNS, RUNS_FILE
 from preprocess import Standardizer
 
@@ -222,6 +222,7 @@ def predict(weights, input_path, output, threshold=None, cache_dir=None):
                 rows += len(chunk)
         if rows == 0:
             raise PredictError(f"{input_path} has no data rows")
+        share_as_umask(tmp)
         os.replace(tmp, output)
     finally:
         if os.path.exists(tmp):

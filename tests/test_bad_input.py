@@ -638,3 +638,25 @@ def test_a_save_removes_staging_left_by_a_killed_process(workspace):
     assert train_eval.main(train_flags(workspace, "--data_name", "toy")) == 0
     assert [path for path in stale if os.path.exists(path)] == []
     assert fresh.is_dir()
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o027])
+def test_written_files_follow_the_umask(workspace, tmp_path, capsys, umask):
+    """tempfile's 0600 / 0700 and MindSpore's 0400 used to reach the user's folders."""
+    previous = os.umask(umask)
+    try:
+        assert train_eval.main(train_flags(workspace, "--data_name", "toy")) == 0
+        weights = workspace / "weights" / "toy"
+        headerless(tmp_path / "in.csv", np.ones((3, 5)))
+        assert predict.main(["--weights", str(weights), "--input", str(tmp_path / "in.csv"),
+                             "--output", str(tmp_path / "out.csv")]) == 0
+        assert export.main(["--weights", str(weights), "--file_name", str(tmp_path / "m")]) == 0
+    finally:
+        os.umask(previous)
+    written = [weights / name for name in os.listdir(weights)] + [
+        workspace / "results" / "runs.csv", workspace / "results" / "AUC_EAL_GAN.csv",
+        tmp_path / "out.csv", tmp_path / "m.mindir"]
+    modes = {str(path): oct(os.stat(path).st_mode & 0o777) for path in written + [weights]}
+    want = {str(path): oct(0o666 & ~umask) for path in written}
+    want[str(weights)] = oct(0o777 & ~umask)
+    assert modes == want

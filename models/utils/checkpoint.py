@@ -45,6 +45,27 @@ def remove_stale(folder, pattern):
             pass
 
 
+def current_umask():
+    """The process's umask, read without changing it where Linux allows."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except OSError:
+        pass
+    mask = os.umask(0o022)   # elsewhere: set and restore (not thread-safe, called rarely)
+    os.umask(mask)
+    return mask
+
+
+def share_as_umask(path):
+    """Give `path` the mode a plain open() or mkdir() would: tempfile makes 0600 files and
+    0700 folders and MindSpore 0400 checkpoints, while the shipped ones are 0644 / 0755."""
+    base = 0o777 if os.path.isdir(path) else 0o666
+    os.chmod(path, base & ~current_umask())
+
+
 def file_sha256(path):
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
@@ -62,6 +83,7 @@ def atomic_write_text(path, text):
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
             handle.write(text)
+        share_as_umask(tmp)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -106,6 +128,9 @@ def write_model_dir(directory, cells, meta, texts=None, before_swap=None):
             meta = {**meta, CHECKSUMS: checksums}
         with open(os.path.join(staging, META_FILE), "w", encoding="utf-8") as handle:
             json.dump(meta, handle, indent=2, sort_keys=True)
+        for name in os.listdir(staging):
+            share_as_umask(os.path.join(staging, name))
+        share_as_umask(staging)
         if before_swap is not None:
             before_swap()
         if os.path.isdir(directory):
