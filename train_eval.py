@@ -310,14 +310,15 @@ def check_output_folder(path, flag):
         raise ConfigError(f"--{flag} {path}: {problem}")
 
 
-def write_results(args, table, data, model, metrics, seed, train_seconds):
-    """This run's row in results/runs.csv; the AUC and Gmean tables follow from it."""
+def write_results(args, table, data, model, metrics, seed, train_seconds, made_with):
+    """This run's row in results/runs.csv; the AUC and Gmean tables follow from it.
+    made_with: the training run's provenance ({} when the weights record none)."""
     test = {name[len("test_"):]: value for name, value in metrics.items()
             if name.startswith("test_")}
     key = dataset_row(table.name, len(table.y), table.X.shape[1], table.outlier_percent)
     record_run(args.results_dir, run_row(model.label, key, seed, test, model.selected_epoch_,
                                          model.labels_queried_, data.sizes["train"],
-                                         train_seconds))
+                                         train_seconds, made_with))
 
 
 def draw_figures(args, table, model, data, test_scores):
@@ -444,7 +445,9 @@ def run(args):
             print(cache.describe())
             metrics, test_scores = evaluate_parts(model, data)
         check_same_scores(meta, metrics, weights, table)
-        write_results(args, table, data, model, metrics, seed, seconds)
+        # the row describes the training run, which evaluation reproduces exactly
+        write_results(args, table, data, model, metrics, seed, seconds,
+                      meta.get("provenance", {}))
     else:
         outputs = [(args.weights_dir, "weights_dir"), (args.results_dir, "results_dir")]
         if args.plots:
@@ -463,14 +466,16 @@ def run(args):
             metrics, test_scores = evaluate_parts(model, data)
         # The results row is written while the new weights wait complete beside
         # the old ones: a run that cannot record its results keeps the old model.
+        made_with = runtime.provenance(args.device_target, args.threads)
         model.save(weights, {"data": table.name, "data_file": portable_path(table.path),
+                             "provenance": made_with,
                              "data_sha256": table.digest(),
                              "seed": seed, "split": data.sizes,
                              "scaler": data.scaler.to_dict(),
                              "feature_names": table.feature_names,
                              "train_seconds": round(seconds, 3), **metrics},
                    before_swap=lambda: write_results(args, table, data, model, metrics, seed,
-                                                     seconds))
+                                                     seconds, made_with))
         print(f"weights -> {weights}")
     print("  ".join(f"{part}: auc {metrics[f'{part}_auc']:.4f} gmean {metrics[f'{part}_gmean']:.4f}"
                     for part in PARTS))

@@ -25,7 +25,7 @@ from models import EALGAN
 from models.core.detector import ModelTooLarge
 from models.eal_gan import memory
 from models.eal_gan.networks import DiscriminatorEnsemble, Generator
-from models.utils import checkpoint
+from models.utils import checkpoint, runtime
 from models.utils.results import dataset_row, record_run, run_row
 
 
@@ -660,3 +660,26 @@ def test_written_files_follow_the_umask(workspace, tmp_path, capsys, umask):
     want = {str(path): oct(0o666 & ~umask) for path in written}
     want[str(weights)] = oct(0o777 & ~umask)
     assert modes == want
+
+
+def test_rows_and_weights_record_how_they_were_made(workspace):
+    """runs.csv of the shipped shape (no provenance columns) is read, extended, and its
+    old rows keep their values with empty provenance."""
+    from models.utils.results import PROVENANCE_COLUMNS, RUN_COLUMNS, read_rows
+    runs = workspace / "results" / "runs.csv"
+    old = pd.read_csv(runs, dtype=str, keep_default_na=False)[RUN_COLUMNS]
+    old.to_csv(runs, index=False, lineterminator="\n")
+    assert runs.read_text().splitlines()[0] == ",".join(RUN_COLUMNS)
+    threads = runtime.DEFAULT_CPU_THREADS   # the one count this test process can run with
+    assert train_eval.main(train_flags(workspace, "--data_name", "toy", "--threads",
+                                       threads)) == 0
+    rows = read_rows(runs, RUN_COLUMNS)
+    assert runs.read_text().splitlines()[0] == ",".join(RUN_COLUMNS + PROVENANCE_COLUMNS)
+    assert [{k: r[k] for k in RUN_COLUMNS} for r in rows[:1]] == old.to_dict("records")
+    assert [r[c] for r in rows[:1] for c in PROVENANCE_COLUMNS] == [""] * 4
+    meta = json.loads((workspace / "weights" / "toy" / "meta.json").read_text())
+    made = meta["provenance"]
+    assert made["threads"] == threads and made["device"] == "CPU" and made["cpu"]
+    assert made["mindspore"] == __import__("mindspore").__version__
+    assert [rows[1][c] for c in PROVENANCE_COLUMNS] == [str(threads), "CPU", made["cpu"],
+                                                        made["mindspore"]]

@@ -23,6 +23,8 @@ from .checkpoint import atomic_write_text
 KEY_COLUMNS = ["Data", "# Samples", "# Dimensions", "Outlier Perc"]
 RUN_COLUMNS = ["Model", *KEY_COLUMNS, "Seed", "AUC", "Gmean", "AP", "Precision@n",
                "Selected epoch", "Labels queried", "Train rows", "Train seconds"]
+# Trailing columns saying how a row was made (rows older than them leave them empty).
+PROVENANCE_COLUMNS = ["Threads", "Device", "CPU", "MindSpore"]
 RUNS_FILE = "runs.csv"
 LOCK_FILE = ".runs.lock"
 SUMMARY_METRICS = ("AUC", "Gmean")
@@ -36,9 +38,12 @@ def read_rows(path, columns=None):
     """Rows of a CSV file ([] when it does not exist); checks the header if given."""
     if not os.path.exists(path):
         return []
+    accepted = [columns]
+    if columns == RUN_COLUMNS:   # runs.csv with or without the provenance columns
+        accepted.append(RUN_COLUMNS + PROVENANCE_COLUMNS)
     with open(path, newline="", encoding="utf-8") as handle:
         reader = csv.DictReader(handle)
-        if columns is not None and reader.fieldnames != columns:
+        if columns is not None and reader.fieldnames not in accepted:
             raise ResultsError(f"{path} has columns {reader.fieldnames}, expected {columns}; "
                                "move it away to start a new table")
         return list(reader)
@@ -53,12 +58,16 @@ def write_rows(path, rows, columns):
 
 
 def run_row(model, table_row, seed, metrics, selected_epoch, labels_queried, train_rows,
-            train_seconds):
+            train_seconds, made_with=None):
     """A runs.csv row from test metrics (keys auc, gmean, ap, precision_at_n).
 
     A selected epoch or label count of None (detectors without them) is left empty.
+    made_with: runtime.provenance() of the training run, for the provenance columns
+    (None: no such columns, e.g. for baselines.csv).
     """
-    return {"Model": model, **table_row, "Seed": seed,
+    extra = {} if made_with is None else dict(zip(PROVENANCE_COLUMNS, (
+        made_with.get(key, "") for key in ("threads", "device", "cpu", "mindspore"))))
+    return {"Model": model, **table_row, "Seed": seed, **extra,
             "AUC": f"{metrics['auc']:.6f}", "Gmean": f"{metrics['gmean']:.6f}",
             "AP": f"{metrics['ap']:.6f}", "Precision@n": f"{metrics['precision_at_n']:.6f}",
             "Selected epoch": "" if selected_epoch is None else selected_epoch,
@@ -109,7 +118,7 @@ def _record_run_locked(results_dir, row):
                      for metric in SUMMARY_METRICS}
     for summary in summary_paths.values():
         read_rows(summary, summary_columns(row["Model"]))  # refuse foreign tables up front
-    write_rows(path, rows, RUN_COLUMNS)
+    write_rows(path, rows, RUN_COLUMNS + PROVENANCE_COLUMNS)
     for metric, summary in summary_paths.items():
         write_rows(summary, summarise(rows, row["Model"], metric), summary_columns(row["Model"]))
 

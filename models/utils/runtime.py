@@ -5,6 +5,7 @@ shuffles, generator noise) is drawn from the NumPy generators returned by
 `seeded_generators`, so one seed fixes a run.
 """
 import os
+import platform
 import signal
 
 import numpy as np
@@ -81,6 +82,28 @@ def configure(device_target="CPU", device_id=0, threads=DEFAULT_CPU_THREADS):
         # small kernel ~40x slower.  A fixed count also fixes reduction order.
         ms.device_context.cpu.op_tuning.threads_num(int(threads))
     _configured = wanted
+
+
+def cpu_model():
+    """The CPU's model name as Linux reports it (else what platform knows)."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as handle:
+            for line in handle:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def provenance(device_target, threads):
+    """What a result depends on beyond data, code and settings: the reduction order of
+    the CPU kernels follows the thread count and the CPU, and versions change kernels."""
+    import sklearn
+    return {"device": device_target, "threads": int(threads), "cpu": cpu_model(),
+            "cpu_count": os.cpu_count(), "mindspore": ms.__version__,
+            "numpy": np.__version__, "scikit_learn": sklearn.__version__,
+            "python": platform.python_version(), "platform": platform.platform()}
 
 
 def init_distributed():
