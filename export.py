@@ -9,6 +9,8 @@ with `ms.load(path)` and `nn.GraphCell`.
 """
 import argparse
 import os
+import re
+import shutil
 import sys
 import tempfile
 
@@ -17,12 +19,13 @@ import numpy as np
 from models import EALGAN
 from models.utils import runtime
 from models.utils.cli import run_command
-from models.utils.checkpoint import (CheckpointError, folder_problem, read_meta, remove_stale,
-                                     share_as_umask)
+from models.utils.checkpoint import (CheckpointError, errors_name, folder_problem, read_meta,
+                                     remove_stale, share_as_umask)
 import mindspore as ms
 from mindspore import nn, ops, Tensor
 
 FILE_FORMATS = ("MINDIR",)
+MINDSPORE_PATH = re.compile(r"[0-9a-zA-Z@_\-.:/\\]+")   # the paths ms.export accepts
 
 
 class ScoringNetwork(nn.Cell):
@@ -68,17 +71,34 @@ def export(weights, file_name, file_format="MINDIR"):
         raise CheckpointError(f"--file_name {file_name}: {problem}")
     os.makedirs(folder, exist_ok=True)
     remove_stale(folder, ".export.*")   # left by a killed run
-    staging = tempfile.mkdtemp(prefix=".export.", dir=folder)
+    # MindSpore writes only to paths of letters, digits and @_-.:/\ (no space): elsewhere
+    # the graph is staged in the system's temporary folder and copied beside the target.
+    beside = MINDSPORE_PATH.fullmatch(folder) is not None
+    staging = tempfile.mkdtemp(prefix=".export.", dir=folder if beside else None)
+    if not MINDSPORE_PATH.fullmatch(staging):
+        shutil.rmtree(staging)
+        raise CheckpointError(f"--file_name {file_name}: MindSpore cannot write under "
+                              f"{staging}; set TMPDIR to a folder named with letters, digits "
+                              "and @_-.:/ only")
+    copy = None
     try:
-        example = Tensor(shape=[None, meta["n_features"]], dtype=ms.float32)
-        ms.export(network, example, file_name=os.path.join(staging, "model"),
-                  file_format=file_format)
-        share_as_umask(os.path.join(staging, "model.mindir"))
-        os.replace(os.path.join(staging, "model.mindir"), target)
+        with errors_name(target, staging):
+            example = Tensor(shape=[None, meta["n_features"]], dtype=ms.float32)
+            ms.export(network, example, file_name=os.path.join(staging, "model"),
+                      file_format=file_format)
+            staged = os.path.join(staging, "model.mindir")
+        with errors_name(target, folder):
+            if not beside:   # a temporary name in the target's folder, then one rename
+                fd, copy = tempfile.mkstemp(prefix=".export.", suffix=".mindir", dir=folder)
+                os.close(fd)
+                shutil.copyfile(staged, copy)
+                staged = copy
+            share_as_umask(staged)
+            os.replace(staged, target)
     finally:
-        for name in os.listdir(staging):
-            os.remove(os.path.join(staging, name))
-        os.rmdir(staging)
+        shutil.rmtree(staging, ignore_errors=True)
+        if copy is not None and os.path.exists(copy):
+            os.remove(copy)
     return target
 
 

@@ -37,7 +37,7 @@ from models.utils.cli import run_command, str2bool
 from models.utils.compile_cache import (DEFAULT_DIR as DEFAULT_CACHE_DIR, CompileCache,
                                          file_digest, network_shapes)
 from models.utils.checkpoint import (META_FILE, CheckpointError, folder_problem, read_meta,
-                                     remove_stale, share_as_umask)
+                                     errors_name, remove_stale, share_as_umask)
 from models.utils.results import KEY_COLUMNS, LOCK_FILE, RUN_COLUMNS, RUNS_FILE
 from preprocess import Standardizer
 
@@ -178,6 +178,16 @@ def output_problem(output, input_path, weights):
     return None
 
 
+def check_threshold(threshold, model_name):
+    """A finite threshold, within [0, 1] for EAL-GAN, whose scores lie there (a
+    threshold of 2 or NaN would label every row 0 without a word)."""
+    if not np.isfinite(threshold):
+        raise PredictError(f"--threshold {threshold} is not a finite number")
+    if model_name == "eal_gan" and not 0 <= threshold <= 1:
+        raise PredictError(f"--threshold {threshold}: EAL-GAN scores lie in [0, 1], so every "
+                           "row would get the same label; give a value in [0, 1]")
+
+
 def predict(weights, input_path, output, threshold=None, cache_dir=None):
     """Write OUTPUT (score,label per row); returns (rows, seconds).
 
@@ -187,6 +197,8 @@ def predict(weights, input_path, output, threshold=None, cache_dir=None):
     if problem:
         raise PredictError(f"--output {output} {problem}")
     model, scaler, meta = load_model(weights)
+    if threshold is not None:
+        check_threshold(threshold, meta["model"])
     threshold = model.threshold_ if threshold is None else threshold
     started, rows = time.perf_counter(), 0
     if os.path.isdir(output):
@@ -206,7 +218,7 @@ def predict(weights, input_path, output, threshold=None, cache_dir=None):
     remove_stale(folder, ".predict.*.csv")   # left by a killed run
     fd, tmp = tempfile.mkstemp(prefix=".predict.", suffix=".csv", dir=folder)
     try:
-        with cache, os.fdopen(fd, "w", encoding="utf-8") as handle:
+        with errors_name(output, tmp), cache, os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write("score,label\n")
             for chunk in read_chunks(input_path, meta["n_features"], meta.get("feature_names")):
                 if np.isinf(chunk).any():

@@ -12,7 +12,7 @@
 # Several machines: see README "Distributed training" (msrun --node_rank, --master_addr).
 set -euo pipefail
 usage="usage: bash scripts/run_distributed_train.sh DATASET WORKERS [train_eval.py flags ...]"
-if [ $# -lt 2 ] || [ "${1#-}" != "$1" ]; then echo "$usage" >&2; exit 1; fi
+if [ $# -lt 2 ] || [ "${1#-}" != "$1" ]; then echo "error: DATASET and WORKERS are needed; $usage" >&2; exit 2; fi
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 DATASET="$1"; WORKERS="$2"; shift 2
 if ! [[ "$WORKERS" =~ ^[0-9]+$ ]] || [ "$WORKERS" -lt 1 ]; then

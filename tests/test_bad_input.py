@@ -299,6 +299,10 @@ PREDICT_CASES = [
                                                               b"1,2,3,4,5\n1,2,3,4,-1e400\n"),
                                                   d / "o.csv"),
      "value '-1e400' beyond the float range (+-1.798e+308) in column 5, line 2"),
+    ("output_folder_is_a_broken_link", lambda d, X: (headerless(d / "in.csv", X),
+                                                     os.symlink(d / "gone", d / "link") or
+                                                     d / "link" / "o.csv"),
+     "is a broken symbolic link"),
     ("output_is_a_folder", lambda d, X: (headerless(d / "in.csv", X), d), "is a folder"),
     ("output_under_a_file", lambda d, X: (headerless(d / "in.csv", X),
                                           write_bytes(d / "f", b"x") / "o.csv"),
@@ -374,6 +378,91 @@ def test_predict_never_replaces_what_it_must_not(model_dir, tmp_path, capsys, ma
     assert_refused(capsys, code, str(output))
     assert tree(*folders) == before
     assert os.stat("/dev/null").st_mode == device
+
+
+@pytest.mark.parametrize("threshold,match", [
+    ("nan", "--threshold nan is not a finite number"),
+    ("inf", "--threshold inf is not a finite number"),
+    ("2", "--threshold 2.0: EAL-GAN scores lie in [0, 1]"),
+    ("-0.5", "--threshold -0.5: EAL-GAN scores lie in [0, 1]"),
+])
+def test_predict_refuses_a_threshold_no_score_can_meet(model_dir, tmp_path, capsys, threshold,
+                                                       match):
+    weights, X = model_dir
+    source = headerless(tmp_path / "in.csv", X[:5])
+    code = predict.main(["--weights", str(weights), "--input", str(source), "--output",
+                         str(tmp_path / "o.csv"), "--threshold", threshold])
+    assert_refused(capsys, code, match)
+    assert sorted(os.listdir(tmp_path)) == ["in.csv"]
+
+
+def full_disk(module, monkeypatch):
+    """Every file `module` opens with os.fdopen writes to /dev/full (ENOSPC on flush)."""
+    real = os.fdopen
+
+    def to_full_disk(fd, mode="r", *args, **kwargs):
+        os.close(fd)
+        return real(os.open("/dev/full", os.O_WRONLY), mode, *args, **kwargs)
+
+    monkeypatch.setattr(module.os, "fdopen", to_full_disk)
+
+
+def test_a_full_disk_names_the_output_and_leaves_nothing(model_dir, tmp_path, capsys,
+                                                         monkeypatch):
+    weights, X = model_dir
+    source = headerless(tmp_path / "in.csv", X[:5])
+    full_disk(predict, monkeypatch)
+    code = predict.main(["--weights", str(weights), "--input", str(source), "--output",
+                         str(tmp_path / "o.csv")])
+    assert_refused(capsys, code, f"error: {tmp_path / 'o.csv'}: No space left on device")
+    assert sorted(os.listdir(tmp_path)) == ["in.csv"]
+
+
+def test_a_full_disk_while_recording_results_names_the_table(workspace, capsys, monkeypatch):
+    before = snapshot(workspace)
+    full_disk(checkpoint, monkeypatch)
+    code = train_eval.main(train_flags(workspace, "--data_name", "toy"))
+    runs = workspace / "results" / "runs.csv"
+    assert_refused(capsys, code, f"error: {runs}: No space left on device", workspace, before)
+    assert sorted(os.listdir(workspace / "weights")) == []
+
+
+def test_export_into_a_folder_with_a_space(model_dir, tmp_path, capsys):
+    weights, _ = model_dir
+    (tmp_path / "my models").mkdir()
+    assert export.main(["--weights", str(weights), "--file_name",
+                        str(tmp_path / "my models" / "toy model")]) == 0, capsys.readouterr().err
+    assert os.listdir(tmp_path / "my models") == ["toy model.mindir"]
+    assert os.path.getsize(tmp_path / "my models" / "toy model.mindir") > 1000
+
+
+# (id, script and arguments, words of the error line): bad arguments exit 2, as in Python
+SCRIPT_CASES = [
+    ("train_1p_without_dataset", ["train_1p.sh"], "the first argument must be a DATASET"),
+    ("train_1p_flag_first", ["train_1p.sh", "--seed", "1"], "the first argument must be a"),
+    ("run_all_unknown_word", ["run_all.sh", "glas"], "'glas' is neither a seed nor one of"),
+    ("distributed_without_workers", ["run_distributed_train.sh", "glass"],
+     "DATASET and WORKERS are needed"),
+    ("distributed_bad_workers", ["run_distributed_train.sh", "glass", "two"],
+     "WORKERS must be a positive whole number"),
+    ("eval_1p_looks_in_the_weights_dir_given", ["eval_1p.sh", "--", "--weights_dir", "{tmp}"],
+     "no weights found under {tmp}/"),
+    ("eval_1p_weights_dir_with_equals", ["eval_1p.sh", "vae", "--", "--weights_dir={tmp}"],
+     "no weights found under {tmp}/vae/"),
+]
+
+
+@pytest.mark.parametrize("command,match", [case[1:] for case in SCRIPT_CASES],
+                         ids=[case[0] for case in SCRIPT_CASES])
+def test_scripts_refuse_bad_arguments_with_exit_2(tmp_path, command, match):
+    script, *args = command
+    done = subprocess.run(["bash", os.path.join(ROOT, "scripts", script),
+                           *(a.format(tmp=tmp_path) for a in args)],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert done.returncode == 2, done.stderr
+    assert len(lines) == 1 and lines[0].startswith("error: "), done.stderr
+    assert match.format(tmp=tmp_path) in lines[0]
 
 
 @pytest.mark.parametrize("target,match", [("under_a_file", "is a file, not a folder"),

@@ -7,6 +7,7 @@ process is removed by a later save once it is a day old.  meta.json records
 the SHA-256 of every other file of the folder, checked when it is loaded, so a
 damaged checkpoint is refused instead of changing scores.
 """
+import contextlib
 import ctypes
 import csv
 import glob
@@ -74,6 +75,18 @@ def file_sha256(path):
     return digest.hexdigest()
 
 
+@contextlib.contextmanager
+def errors_name(path, internal):
+    """Re-raise an OSError of no file (a full disk: ENOSPC) or of the temporary `internal`
+    path as one of `path`, the file or folder the user asked for."""
+    try:
+        yield
+    except OSError as err:
+        if err.filename is not None and not str(err.filename).startswith(internal):
+            raise
+        raise OSError(err.errno, err.strerror or str(err), path) from err
+
+
 def atomic_write_text(path, text):
     """Write `text` to `path` through a temporary file in the same folder."""
     folder = os.path.dirname(os.path.abspath(path))
@@ -81,7 +94,7 @@ def atomic_write_text(path, text):
     remove_stale(folder, f".{os.path.basename(path)}.*.tmp")
     fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=folder)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+        with errors_name(path, tmp), os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
             handle.write(text)
         share_as_umask(tmp)
         os.replace(tmp, path)
@@ -94,8 +107,10 @@ def atomic_write_text(path, text):
 def folder_problem(path):
     """Why files cannot be written into folder `path` (created if needed), or None."""
     existing = os.path.abspath(path)
-    while not os.path.exists(existing):
+    while not os.path.lexists(existing):
         existing = os.path.dirname(existing)
+    if os.path.islink(existing) and not os.path.exists(existing):
+        return f"{existing} is a broken symbolic link"
     if not os.path.isdir(existing):
         return f"{existing} is a file, not a folder"
     if not os.access(existing, os.W_OK | os.X_OK):
@@ -117,20 +132,8 @@ def write_model_dir(directory, cells, meta, texts=None, before_swap=None):
     remove_stale(parent, f".{base}.*.tmp.old")
     staging = tempfile.mkdtemp(prefix=f".{base}.", suffix=".tmp", dir=parent)
     try:
-        for name, cell in cells.items():
-            ms.save_checkpoint(cell, os.path.join(staging, f"{name}.ckpt"))
-        for name, text in (texts or {}).items():
-            with open(os.path.join(staging, name), "w", encoding="utf-8", newline="") as handle:
-                handle.write(text)
-        checksums = {name: file_sha256(os.path.join(staging, name))
-                     for name in sorted(os.listdir(staging))}
-        if checksums:
-            meta = {**meta, CHECKSUMS: checksums}
-        with open(os.path.join(staging, META_FILE), "w", encoding="utf-8") as handle:
-            json.dump(meta, handle, indent=2, sort_keys=True)
-        for name in os.listdir(staging):
-            share_as_umask(os.path.join(staging, name))
-        share_as_umask(staging)
+        with errors_name(directory, staging):
+            _write_staging(staging, cells, meta, texts)
         if before_swap is not None:
             before_swap()
         if os.path.isdir(directory):
@@ -139,6 +142,24 @@ def write_model_dir(directory, cells, meta, texts=None, before_swap=None):
             os.replace(staging, directory)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _write_staging(staging, cells, meta, texts):
+    """The model folder's files in `staging`, meta.json last (it holds their checksums)."""
+    for name, cell in cells.items():
+        ms.save_checkpoint(cell, os.path.join(staging, f"{name}.ckpt"))
+    for name, text in (texts or {}).items():
+        with open(os.path.join(staging, name), "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+    checksums = {name: file_sha256(os.path.join(staging, name))
+                 for name in sorted(os.listdir(staging))}
+    if checksums:
+        meta = {**meta, CHECKSUMS: checksums}
+    with open(os.path.join(staging, META_FILE), "w", encoding="utf-8") as handle:
+        json.dump(meta, handle, indent=2, sort_keys=True)
+    for name in os.listdir(staging):
+        share_as_umask(os.path.join(staging, name))
+    share_as_umask(staging)
 
 
 _RENAME_EXCHANGE = 2   # linux/fs.h

@@ -20,7 +20,8 @@ def run_command(body, expected_errors, interrupted_note):
         print(f"error: {err}", file=sys.stderr)
         return 2
     except OSError as err:   # a folder or file that cannot be written after all
-        print(f"error: {err.filename or ''}: {err.strerror or err}", file=sys.stderr)
+        where = f"{err.filename}: " if err.filename else ""
+        print(f"error: {where}{err.strerror or err}", file=sys.stderr)
         return 2
     except runtime.Interrupted as err:
         print(f"error: {err}; {interrupted_note}", file=sys.stderr)
