@@ -24,10 +24,10 @@ import time
 
 import yaml
 
-from dataloader import DataError, load_table, resolve_data_file
+from dataloader import DataError, first_row, load_table, resolve_data_file
 from preprocess import PARTS, Standardizer, prepare, split_indices, summary_line
 from models import DETECTORS, EALGAN
-from models.eal_gan import schedule
+from models.eal_gan import memory, schedule
 from models.utils import plots, runtime
 from models.utils.compile_cache import CompileCache, network_shapes
 from models.utils.cli import run_command, str2bool
@@ -414,6 +414,17 @@ def check_distributed(args, table, workers):
                           f"batch holds {batch}")
 
 
+def check_width(args, path):
+    """Refuse an EAL-GAN too wide for memory from a CSV's header, before its rows are
+    parsed (a 100,000-column file was read for 205 s first); the check with the real
+    batch size follows in fit()."""
+    if args.model != EALGAN.name or args.resume or not path.lower().endswith(".csv"):
+        return
+    features = len(first_row(path)) - 1   # one column is the label
+    if features > 0:
+        memory.check_fits(model_config(args), features, 1)
+
+
 def follow(args, table):
     """A data-parallel worker other than 0: train in step with worker 0, write nothing."""
     data = prepare(table, args.seed)
@@ -426,7 +437,9 @@ def run(args):
     if args.distributed:
         runtime.init_distributed()
         args.compile_cache = False   # MindSpore files each worker's graphs by rank
-    table = load_table(resolve_data_file(args.data_path, args.data_name), args.label_column)
+    path = resolve_data_file(args.data_path, args.data_name)
+    check_width(args, path)
+    table = load_table(path, args.label_column)
     weights = weights_folder(args, table.name)
     if args.distributed:
         check_distributed(args, table, runtime.shard()[1])

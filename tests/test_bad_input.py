@@ -161,6 +161,10 @@ TRAINING_CASES = [
     ("results_inside_the_model_folder",
      lambda ws: ["--data_name", "toy", "--results_dir", ws / "weights" / "toy" / "results"],
      "lies inside the model folder"),
+    ("csv_too_wide_refused_from_its_header",
+     lambda ws: (ws / "data" / "wide.csv").write_text(
+         ",".join(f"f{i}" for i in range(6000)) + ",label\n" + "not,parsed\n" * 60)
+     and ["--data_name", "wide"], "lower select_top_k"),
     ("too_wide_for_memory", lambda ws: write_mat(ws / "data" / "wide.mat",
                                                  np.ones((60, 6000)), np.r_[np.ones(12),
                                                                             np.zeros(48)])
