@@ -434,15 +434,16 @@ def follow(args, table):
 
 def run(args):
     runtime.configure(args.device_target, args.device_id, args.threads)
-    if args.distributed:
-        runtime.init_distributed()
-        args.compile_cache = False   # MindSpore files each worker's graphs by rank
     path = resolve_data_file(args.data_path, args.data_name)
     check_width(args, path)
     table = load_table(path, args.label_column)
     weights = weights_folder(args, table.name)
     if args.distributed:
-        check_distributed(args, table, runtime.shard()[1])
+        # Refused before joining the job: init() waits for every process (over a minute
+        # when one of them has already refused).
+        check_distributed(args, table, runtime.launched_workers())
+        runtime.init_distributed()
+        args.compile_cache = False   # MindSpore files each worker's graphs by rank
     if runtime.shard()[0] != 0:
         return follow(args, table)
     if args.resume:

@@ -39,7 +39,8 @@ msrun --worker_num "$WORKERS" --local_worker_num "$WORKERS" --master_port "$PORT
     > "$LOGS/msrun.log" 2>&1
 status=$?
 set -e
-cat "$LOGS/worker_0.log" 2>/dev/null | grep -v -E "^\[(INFO|WARNING)\]" || true
+# worker 0's output, without its error line: the one below is the only one printed
+cat "$LOGS/worker_0.log" 2>/dev/null | grep -v -E "^\[(INFO|WARNING)\]|^error: " || true
 if [ "$status" -ne 0 ]; then
     problem="$(grep -h -m1 '^error: ' "$LOGS"/worker_*.log 2>/dev/null | head -1 || true)"
     echo "${problem:-error: a worker failed (exit $status)}; logs: $LOGS/" >&2

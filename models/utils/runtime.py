@@ -106,6 +106,14 @@ def provenance(device_target, threads):
             "python": platform.python_version(), "platform": platform.platform()}
 
 
+def launched_workers():
+    """The number of workers msrun started this process among (before init())."""
+    if "MS_ROLE" not in os.environ:
+        raise DeviceError("distributed training needs the msrun launcher: use "
+                          "scripts/run_distributed_train.sh DATASET WORKERS")
+    return int(os.environ.get("MS_WORKER_NUM", "1"))
+
+
 def init_distributed():
     """Join the msrun job this process belongs to; returns (rank, workers).
 
