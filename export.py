@@ -7,6 +7,14 @@ cells count as the training mean) and returns the ensemble mean of the
 auxiliary heads, one score per row; its batch dimension is dynamic.  Load it
 with `ms.load(path)` and `nn.GraphCell`.
 """
+
+import signal
+
+if __name__ == "__main__":
+    # Before MindSpore starts its threads, which inherit the mask: signals then reach
+    # runtime.interrupt_on_signals' waiter thread only (see there).
+    signal.pthread_sigmask(signal.SIG_BLOCK, (signal.SIGINT, signal.SIGTERM))
+
 import argparse
 import os
 import re
@@ -93,6 +101,7 @@ def export(weights, file_name, file_format="MINDIR"):
                 os.close(fd)
                 shutil.copyfile(staged, copy)
                 staged = copy
+            runtime.stop_listening()   # the graph is whole: it appears, signal or not
             share_as_umask(staged)
             os.replace(staged, target)
     finally:

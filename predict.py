@@ -18,6 +18,14 @@ line per input row (label = score >= threshold; by default the model's own
 threshold: 0.5 for EAL-GAN, the one chosen on validation for the others) and
 appears only when complete.
 """
+
+import signal
+
+if __name__ == "__main__":
+    # Before MindSpore starts its threads, which inherit the mask: signals then reach
+    # runtime.interrupt_on_signals' waiter thread only (see there).
+    signal.pthread_sigmask(signal.SIG_BLOCK, (signal.SIGINT, signal.SIGTERM))
+
 import argparse
 import os
 import stat
@@ -234,6 +242,7 @@ def predict(weights, input_path, output, threshold=None, cache_dir=None):
                 rows += len(chunk)
         if rows == 0:
             raise PredictError(f"{input_path} has no data rows")
+        runtime.stop_listening()   # every row is scored: the output appears, signal or not
         share_as_umask(tmp)
         os.replace(tmp, output)
     finally:

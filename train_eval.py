@@ -16,6 +16,14 @@ Outputs: weights/DATASET/ (EAL-GAN) or weights/MODEL/DATASET/, a row of
 results/runs.csv, the AUC_ and Gmean_ tables of the model, and PNG figures
 under results/plots/.
 """
+
+import signal
+
+if __name__ == "__main__":
+    # Before MindSpore starts its threads, which inherit the mask: signals then reach
+    # runtime.interrupt_on_signals' waiter thread only (see there).
+    signal.pthread_sigmask(signal.SIG_BLOCK, (signal.SIGINT, signal.SIGTERM))
+
 import argparse
 import dataclasses
 import os
@@ -312,13 +320,18 @@ def check_output_folder(path, flag):
 
 def write_results(args, table, data, model, metrics, seed, train_seconds, made_with):
     """This run's row in results/runs.csv; the AUC and Gmean tables follow from it.
-    made_with: the training run's provenance ({} when the weights record none)."""
+    made_with: the training run's provenance ({} when the weights record none).
+
+    Once the results lock is held the run completes whatever signal comes (a SIGINT
+    between the row and the weights swap, or in the last lines, was reported as leaving
+    both unchanged); waiting for the lock can be interrupted."""
     test = {name[len("test_"):]: value for name, value in metrics.items()
             if name.startswith("test_")}
     key = dataset_row(table.name, len(table.y), table.X.shape[1], table.outlier_percent)
     record_run(args.results_dir, run_row(model.label, key, seed, test, model.selected_epoch_,
                                          model.labels_queried_, data.sizes["train"],
-                                         train_seconds, made_with))
+                                         train_seconds, made_with),
+               on_locked=runtime.stop_listening)
 
 
 def draw_figures(args, table, model, data, test_scores):

@@ -776,3 +776,76 @@ def test_rows_and_weights_record_how_they_were_made(workspace):
     assert made["mindspore"] == __import__("mindspore").__version__
     assert [rows[1][c] for c in PROVENANCE_COLUMNS] == [str(threads), "CPU", made["cpu"],
                                                         made["mindspore"]]
+
+
+def start_training(ws, *extra):
+    return subprocess.Popen(
+        [sys.executable, os.path.join(ROOT, "train_eval.py"),
+         *train_flags(ws, "--data_name", "toy", "--print", "True", *extra)],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def wait_for_line(process, start):
+    for line in process.stdout:
+        if line.startswith(start):
+            return
+    raise AssertionError(f"the run ended before printing {start!r}")
+
+
+# (id, signals sent, when: "imports" right after the start, or the start of a stdout line)
+SIGNAL_CASES = [
+    ("sigint_during_training", [signal.SIGINT], "epoch"),
+    ("sigint_twice", [signal.SIGINT, signal.SIGINT], "epoch"),
+    ("sigterm_twice", [signal.SIGTERM, signal.SIGTERM], "epoch"),
+    ("sigint_then_sigterm", [signal.SIGINT, signal.SIGTERM], "epoch"),
+    ("sigint_during_the_imports", [signal.SIGINT], "imports"),
+]
+
+
+@pytest.mark.parametrize("signals,when", [case[1:] for case in SIGNAL_CASES],
+                         ids=[case[0] for case in SIGNAL_CASES])
+def test_signals_exit_128_plus_the_first_with_one_line(workspace, signals, when):
+    """MindSpore answered SIGINT with a SIGTERM to itself (exit 143), and a second signal,
+    or one during the imports, gave a traceback."""
+    before, listed = snapshot(workspace), entries(workspace)
+    process = start_training(workspace, "--max_epochs", "300")
+    if when == "imports":
+        time.sleep(0.3)
+    else:
+        wait_for_line(process, when)
+    for signum in signals:
+        process.send_signal(signum)
+        time.sleep(0.05)
+    _, err = process.communicate(timeout=120)
+    name = signal.Signals(signals[0]).name
+    assert process.returncode == 128 + signals[0], err
+    assert [line for line in err.splitlines() if line.strip()] == [
+        f"error: interrupted by {name}; the previous weights and results are unchanged"]
+    assert snapshot(workspace) == before and entries(workspace) == listed
+
+
+def test_a_signal_as_the_run_ends_changes_nothing_it_wrote(workspace):
+    process = start_training(workspace, "--max_epochs", "2")
+    wait_for_line(process, "results ->")   # the run's last line: everything is written
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 0 and err.strip() == "", err
+    assert os.path.isfile(workspace / "weights" / "toy" / "meta.json")
+
+
+def test_a_run_waiting_for_the_results_lock_says_so_and_can_be_interrupted(workspace):
+    import fcntl
+    before = snapshot(workspace)
+    with open(workspace / "results" / ".runs.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)   # another run is writing results
+        process = start_training(workspace)
+        wait_for_line(process, "waiting for ")
+        started = time.time()
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=60)
+        assert time.time() - started < 5
+    assert process.returncode == 130, err
+    assert [line for line in err.splitlines() if line.strip()] == [
+        "error: interrupted by SIGINT; the previous weights and results are unchanged"]
+    assert snapshot(workspace) == before
+    assert [name for name in os.listdir(workspace / "weights")] == []

@@ -15,6 +15,7 @@ import fcntl
 import io
 import os
 import re
+import time
 
 import numpy as np
 
@@ -27,6 +28,7 @@ RUN_COLUMNS = ["Model", *KEY_COLUMNS, "Seed", "AUC", "Gmean", "AP", "Precision@n
 PROVENANCE_COLUMNS = ["Threads", "Device", "CPU", "MindSpore"]
 RUNS_FILE = "runs.csv"
 LOCK_FILE = ".runs.lock"
+LOCK_POLL_S = 0.1   # how soon a run waiting for the lock sees a signal
 SUMMARY_METRICS = ("AUC", "Gmean")
 
 
@@ -82,17 +84,36 @@ def dataset_row(name, samples, dimensions, outlier_percent):
 
 
 @contextlib.contextmanager
-def results_lock(results_dir):
-    """Exclusive lock on a results folder (an flock on its lock file; released on exit)."""
+def results_lock(results_dir, poll_s=LOCK_POLL_S):
+    """Exclusive lock on a results folder (an flock on its lock file; released on exit).
+
+    Polled, not blocking: a blocked flock() would hold back SIGINT until the other run
+    is done, and a run that waits says so."""
     os.makedirs(results_dir, exist_ok=True)
-    with open(os.path.join(results_dir, LOCK_FILE), "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+    path = os.path.join(results_dir, LOCK_FILE)
+    with open(path, "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print(f"waiting for {path}: another run is writing results there", flush=True)
+            while True:
+                time.sleep(poll_s)
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    continue
         yield
 
 
-def record_run(results_dir, row):
-    """Put `row` into runs.csv (replacing its Model/Data/Seed) and rebuild that model's tables."""
+def record_run(results_dir, row, on_locked=None):
+    """Put `row` into runs.csv (replacing its Model/Data/Seed) and rebuild that model's tables.
+
+    on_locked(), if given, runs once the lock is held, before anything is written (the
+    command line stops listening to signals there: waiting can be interrupted, writing not)."""
     with results_lock(results_dir):
+        if on_locked is not None:
+            on_locked()
         _record_run_locked(results_dir, row)
 
 
