@@ -82,7 +82,8 @@ def export(weights, file_name, file_format="MINDIR"):
     # MindSpore writes only to paths of letters, digits and @_-.:/\ (no space): elsewhere
     # the graph is staged in the system's temporary folder and copied beside the target.
     beside = MINDSPORE_PATH.fullmatch(folder) is not None
-    staging = tempfile.mkdtemp(prefix=".export.", dir=folder if beside else None)
+    with errors_name(target, os.path.join(folder, ".export.")):
+        staging = tempfile.mkdtemp(prefix=".export.", dir=folder if beside else None)
     if not MINDSPORE_PATH.fullmatch(staging):
         shutil.rmtree(staging)
         raise CheckpointError(f"--file_name {file_name}: MindSpore cannot write under "

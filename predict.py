@@ -170,6 +170,8 @@ def output_problem(output, input_path, weights):
     """Why OUTPUT must not be written, or None.  Checked before anything is written:
     os.replace would turn the input, a model file, a results table or a device node
     into a scores file."""
+    if output.endswith(os.sep):
+        return "names a folder; give a file name"
     real = os.path.realpath(output)
     if os.path.exists(input_path) and os.path.exists(output) \
             and os.path.samefile(input_path, output):
@@ -224,9 +226,12 @@ def predict(weights, input_path, output, threshold=None, cache_dir=None):
                           "input": file_digest(input_path) if readable else None})
     os.makedirs(folder, exist_ok=True)
     remove_stale(folder, ".predict.*.csv")   # left by a killed run
-    fd, tmp = tempfile.mkstemp(prefix=".predict.", suffix=".csv", dir=folder)
+    internal = os.path.join(folder, ".predict.")   # messages name OUTPUT, not these files
+    with errors_name(output, internal):
+        fd, tmp = tempfile.mkstemp(prefix=".predict.", suffix=".csv", dir=folder)
     try:
-        with errors_name(output, tmp), cache, os.fdopen(fd, "w", encoding="utf-8") as handle:
+        with errors_name(output, internal), cache, \
+                os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write("score,label\n")
             for chunk in read_chunks(input_path, meta["n_features"], meta.get("feature_names")):
                 if np.isinf(chunk).any():
@@ -243,8 +248,9 @@ def predict(weights, input_path, output, threshold=None, cache_dir=None):
         if rows == 0:
             raise PredictError(f"{input_path} has no data rows")
         runtime.stop_listening()   # every row is scored: the output appears, signal or not
-        share_as_umask(tmp)
-        os.replace(tmp, output)
+        with errors_name(output, internal):
+            share_as_umask(tmp)
+            os.replace(tmp, output)
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)

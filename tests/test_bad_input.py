@@ -307,6 +307,11 @@ PREDICT_CASES = [
                                                      os.symlink(d / "gone", d / "link") or
                                                      d / "link" / "o.csv"),
      "is a broken symbolic link"),
+    ("output_ends_with_a_slash", lambda d, X: (headerless(d / "in.csv", X), str(d / "new") + "/"),
+     "names a folder; give a file name"),
+    ("output_where_no_file_can_be_made", lambda d, X: (headerless(d / "in.csv", X),
+                                                       "/sys/scores.csv"),
+     "/sys/scores.csv"),   # named as given, not as the temporary file behind it
     ("output_is_a_folder", lambda d, X: (headerless(d / "in.csv", X), d), "is a folder"),
     ("output_under_a_file", lambda d, X: (headerless(d / "in.csv", X),
                                           write_bytes(d / "f", b"x") / "o.csv"),

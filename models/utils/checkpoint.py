@@ -92,12 +92,16 @@ def atomic_write_text(path, text):
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
     remove_stale(folder, f".{os.path.basename(path)}.*.tmp")
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=folder)
+    internal = os.path.join(folder, f".{os.path.basename(path)}.")   # messages name PATH
+    with errors_name(path, internal):
+        fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp",
+                                   dir=folder)
     try:
-        with errors_name(path, tmp), os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-        share_as_umask(tmp)
-        os.replace(tmp, path)
+        with errors_name(path, internal):
+            with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+                handle.write(text)
+            share_as_umask(tmp)
+            os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
             os.remove(tmp)
@@ -130,16 +134,19 @@ def write_model_dir(directory, cells, meta, texts=None, before_swap=None):
     os.makedirs(parent, exist_ok=True)
     remove_stale(parent, f".{base}.*.tmp")
     remove_stale(parent, f".{base}.*.tmp.old")
-    staging = tempfile.mkdtemp(prefix=f".{base}.", suffix=".tmp", dir=parent)
+    internal = os.path.join(parent, f".{base}.")   # messages name DIRECTORY
+    with errors_name(directory, internal):
+        staging = tempfile.mkdtemp(prefix=f".{base}.", suffix=".tmp", dir=parent)
     try:
-        with errors_name(directory, staging):
+        with errors_name(directory, internal):
             _write_staging(staging, cells, meta, texts)
         if before_swap is not None:
             before_swap()
-        if os.path.isdir(directory):
-            _exchange(staging, directory)  # staging now holds the old model
-        else:
-            os.replace(staging, directory)
+        with errors_name(directory, internal):
+            if os.path.isdir(directory):
+                _exchange(staging, directory)  # staging now holds the old model
+            else:
+                os.replace(staging, directory)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
