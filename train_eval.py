@@ -42,8 +42,9 @@ from models.utils.cli import run_command, str2bool
 from models.core.detector import ModelTooLarge, TrainingDiverged
 from models.utils.checkpoint import META_FILE, CheckpointError, folder_problem, read_meta
 from models.utils.metrics import evaluate
-from models.utils.results import (KEY_COLUMNS, RUNS_FILE, RUN_COLUMNS, ResultsError, dataset_row,
-                                  read_rows, record_run, row_key, run_row, summary_path)
+from models.utils.results import (HASH_CHARS, KEY_COLUMNS, RUNS_FILE, RUN_COLUMNS, ResultsError,
+                                  dataset_row, read_rows, record_run, row_key, run_row,
+                                  summary_path)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_CONFIG = os.path.join(HERE, "configs", "default.yaml")
@@ -330,7 +331,8 @@ def write_results(args, table, data, model, metrics, seed, train_seconds, made_w
     key = dataset_row(table.name, len(table.y), table.X.shape[1], table.outlier_percent)
     record_run(args.results_dir, run_row(model.label, key, seed, test, model.selected_epoch_,
                                          model.labels_queried_, data.sizes["train"],
-                                         train_seconds, made_with),
+                                         train_seconds,
+                                         {**made_with, "data_sha256": table.digest()}),
                on_locked=runtime.stop_listening)
 
 
@@ -388,16 +390,23 @@ def check_weights_target(args, table, weights):
 
 
 def check_results_row(args, table, seed):
-    """Refuse, unless --overwrite, to replace a results row of a table of another size
-    (other data under the same name, e.g. a user's cardio.csv against the shipped row)."""
+    """Refuse, unless --overwrite, to replace a results row made from other data under the
+    same name (a user's cardio.csv against the shipped row): another data hash where the
+    row records one, else another size."""
     if args.overwrite:
         return
     path = os.path.join(args.results_dir, RUNS_FILE)
     key = dataset_row(table.name, len(table.y), table.X.shape[1], table.outlier_percent)
     label = DETECTORS[args.model].label
+    digest = table.digest()[:HASH_CHARS]
     for row in read_rows(path, RUN_COLUMNS):
-        if (row["Model"], row["Data"], row["Seed"]) == (label, table.name, str(seed)) \
-                and row_key(row, KEY_COLUMNS) != row_key(key, KEY_COLUMNS):
+        if (row["Model"], row["Data"], row["Seed"]) != (label, table.name, str(seed)):
+            continue
+        if row.get("Data hash") and row["Data hash"] != digest:
+            raise ConfigError(f"{path} holds a {label} row for {table.name} seed {seed} made "
+                              "from other data (another content hash); pass --overwrite True "
+                              "to replace it, or choose another --results_dir or file name")
+        if row_key(row, KEY_COLUMNS) != row_key(key, KEY_COLUMNS):
             raise ConfigError(f"{path} holds a {label} row for {table.name} seed {seed} made "
                               f"from other data ({row['# Samples']} rows, "
                               f"{row['# Dimensions']} features, {row['Outlier Perc']}% "

@@ -149,6 +149,9 @@ TRAINING_CASES = [
     ("other_data_against_a_results_row",
      lambda ws: results_row(ws, samples=300) or ["--data_name", "toy"],
      "holds a EAL-GAN row for toy seed 42 made from other data (300 rows"),
+    ("other_content_against_a_row_with_a_hash",
+     lambda ws: hashed_row(ws) or ["--data_name", "toy"], "made from other data (another "
+     "content hash)"),
     ("resume_against_a_results_row",
      lambda ws: results_row(ws, samples=300) or resume_with_meta(ws, None),
      "made from other data"),
@@ -216,10 +219,15 @@ def toy_csv(ws, name="toy"):
     return ["--data_name", name]
 
 
-def results_row(ws, samples):
-    record_run(ws / "results", run_row("EAL-GAN", dataset_row("toy", samples, 5, 12.0), 42,
+def hashed_row(ws):
+    """A toy row of runs.csv of toy.mat's size but recording another data hash."""
+    results_row(ws, samples=240, outliers=12.08, made_with={"data_sha256": "f" * 64})
+
+
+def results_row(ws, samples, outliers=12.0, made_with=None):
+    record_run(ws / "results", run_row("EAL-GAN", dataset_row("toy", samples, 5, outliers), 42,
                                        {"auc": 0.9, "gmean": 0.9, "ap": 0.9,
-                                        "precision_at_n": 0.9}, 3, 6, 6, 1.0))
+                                        "precision_at_n": 0.9}, 3, 6, 6, 1.0, made_with))
 
 
 @pytest.mark.parametrize("make,match", [case[1:] for case in TRAINING_CASES],
@@ -629,8 +637,11 @@ def one_value_changed(ws):
 def without_data_hash(ws):
     path = ws / "weights" / "toy" / "meta.json"
     meta = json.loads(path.read_text())
-    del meta["data_sha256"]   # as in weights saved before the hash was recorded
+    del meta["data_sha256"]   # as in weights (and rows) saved before the hash was recorded
     path.write_text(json.dumps(meta))
+    runs = ws / "results" / "runs.csv"
+    rows = pd.read_csv(runs, dtype=str, keep_default_na=False).assign(**{"Data hash": ""})
+    rows.to_csv(runs, index=False, lineterminator="\n")
 
 
 # (id, changes to the trained workspace, expected words)
@@ -774,13 +785,14 @@ def test_rows_and_weights_record_how_they_were_made(workspace):
     rows = read_rows(runs, RUN_COLUMNS)
     assert runs.read_text().splitlines()[0] == ",".join(RUN_COLUMNS + PROVENANCE_COLUMNS)
     assert [{k: r[k] for k in RUN_COLUMNS} for r in rows[:1]] == old.to_dict("records")
-    assert [r[c] for r in rows[:1] for c in PROVENANCE_COLUMNS] == [""] * 4
+    assert [r[c] for r in rows[:1] for c in PROVENANCE_COLUMNS] == [""] * 5
     meta = json.loads((workspace / "weights" / "toy" / "meta.json").read_text())
     made = meta["provenance"]
     assert made["threads"] == threads and made["device"] == "CPU" and made["cpu"]
     assert made["mindspore"] == __import__("mindspore").__version__
     assert [rows[1][c] for c in PROVENANCE_COLUMNS] == [str(threads), "CPU", made["cpu"],
-                                                        made["mindspore"]]
+                                                        made["mindspore"],
+                                                        meta["data_sha256"][:16]]
 
 
 def start_training(ws, *extra):

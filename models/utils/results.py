@@ -24,8 +24,11 @@ from .checkpoint import atomic_write_text
 KEY_COLUMNS = ["Data", "# Samples", "# Dimensions", "Outlier Perc"]
 RUN_COLUMNS = ["Model", *KEY_COLUMNS, "Seed", "AUC", "Gmean", "AP", "Precision@n",
                "Selected epoch", "Labels queried", "Train rows", "Train seconds"]
-# Trailing columns saying how a row was made (rows older than them leave them empty).
-PROVENANCE_COLUMNS = ["Threads", "Device", "CPU", "MindSpore"]
+# Trailing columns saying how a row was made (rows older than them leave them empty):
+# the training run's threads, device, CPU and MindSpore, and the start of its data's
+# SHA-256 (tells two tables of one name apart).
+PROVENANCE_COLUMNS = ["Threads", "Device", "CPU", "MindSpore", "Data hash"]
+HASH_CHARS = 16
 RUNS_FILE = "runs.csv"
 LOCK_FILE = ".runs.lock"
 LOCK_POLL_S = 0.1   # how soon a run waiting for the lock sees a signal
@@ -64,11 +67,12 @@ def run_row(model, table_row, seed, metrics, selected_epoch, labels_queried, tra
     """A runs.csv row from test metrics (keys auc, gmean, ap, precision_at_n).
 
     A selected epoch or label count of None (detectors without them) is left empty.
-    made_with: runtime.provenance() of the training run, for the provenance columns
-    (None: no such columns, e.g. for baselines.csv).
+    made_with: runtime.provenance() of the training run and its "data_sha256", for the
+    provenance columns (None: no such columns, e.g. for baselines.csv).
     """
     extra = {} if made_with is None else dict(zip(PROVENANCE_COLUMNS, (
-        made_with.get(key, "") for key in ("threads", "device", "cpu", "mindspore"))))
+        made_with.get("threads", ""), made_with.get("device", ""), made_with.get("cpu", ""),
+        made_with.get("mindspore", ""), made_with.get("data_sha256", "")[:HASH_CHARS])))
     return {"Model": model, **table_row, "Seed": seed, **extra,
             "AUC": f"{metrics['auc']:.6f}", "Gmean": f"{metrics['gmean']:.6f}",
             "AP": f"{metrics['ap']:.6f}", "Precision@n": f"{metrics['precision_at_n']:.6f}",
