@@ -89,6 +89,8 @@ def test_bad_worker_counts_and_a_busy_port_are_refused_with_one_line(workspace):
             lines = [line for line in err.splitlines() if line.strip()]
             assert code != 0 and len(lines) == 1 and lines[0].startswith("error: ") \
                 and match in lines[0], (workers, err)
+            # worker 0's log, shown on stdout, used to repeat the error line
+            assert not [line for line in out.splitlines() if line.startswith("error: ")], out
     assert snapshot(workspace) == before
 
 
