@@ -32,8 +32,9 @@ class CheckpointError(ValueError):
 
 
 def remove_stale(folder, pattern):
-    """Remove what matches `pattern` in `folder` and was last changed over STALE_S ago:
-    the staging left by a killed process (younger ones may belong to a running one)."""
+    """Remove what matches `pattern` (a glob, names escaped) in `folder` and was last
+    changed over STALE_S ago: the staging left by a killed process (younger ones may
+    belong to a running one)."""
     limit = time.time() - STALE_S
     for path in glob.glob(os.path.join(glob.escape(folder), pattern)):
         try:
@@ -91,7 +92,7 @@ def atomic_write_text(path, text):
     """Write `text` to `path` through a temporary file in the same folder."""
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
-    remove_stale(folder, f".{os.path.basename(path)}.*.tmp")
+    remove_stale(folder, f".{glob.escape(os.path.basename(path))}.*.tmp")
     internal = os.path.join(folder, f".{os.path.basename(path)}.")   # messages name PATH
     with errors_name(path, internal):
         fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp",
@@ -132,8 +133,8 @@ def write_model_dir(directory, cells, meta, texts=None, before_swap=None):
     directory = os.path.abspath(directory)
     parent, base = os.path.split(directory)
     os.makedirs(parent, exist_ok=True)
-    remove_stale(parent, f".{base}.*.tmp")
-    remove_stale(parent, f".{base}.*.tmp.old")
+    remove_stale(parent, f".{glob.escape(base)}.*.tmp")
+    remove_stale(parent, f".{glob.escape(base)}.*.tmp.old")
     internal = os.path.join(parent, f".{base}.")   # messages name DIRECTORY
     with errors_name(directory, internal):
         staging = tempfile.mkdtemp(prefix=f".{base}.", suffix=".tmp", dir=parent)
