@@ -57,6 +57,8 @@ class RunSettings:
     resume: bool = run_setting(False, "Evaluate weights_dir/DATASET instead of training.")
     resume_epoch: int = run_setting(-1, "With resume: the epoch expected in the weights "
                                     "(-1: the saved one).", outside_graph=True)
+    overwrite: bool = run_setting(False, "Replace weights or a results row made from other "
+                                  "data of the same name.", outside_graph=True)
     print: bool = run_setting(True, "One line per epoch.", outside_graph=True)
     plots: bool = run_setting(True, "PNG figures under results_dir/plots.", outside_graph=True)
     compile_cache: bool = run_setting(True, "Reuse the compiled graphs of an identical "

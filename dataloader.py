@@ -6,8 +6,11 @@ is reported as a `DataError` with one sentence naming the file and the
 problem.  NaN feature cells are allowed (they are filled later from the
 training part); infinite values are not.
 """
+import csv
 import dataclasses
+import hashlib
 import os
+import re
 
 import numpy as np
 import pandas as pd
@@ -21,6 +24,9 @@ ODDS_DATASETS = ("lympho", "glass", "ionosphere", "arrhythmia", "pima", "vowels"
 # Column names taken as the label when --label_column is not given (any case).
 LABEL_COLUMNS = ("label", "labels", "y", "class", "outlier", "anomaly")
 FORMATS = (".mat", ".csv")
+# The name pandas gives a header cell that is empty (an index column it wrote).
+UNNAMED = re.compile(r"Unnamed: \d+")
+FLOAT_LIMIT = float(np.finfo(np.float64).max)
 
 
 class DataError(ValueError):
@@ -38,6 +44,15 @@ class Table:
     @property
     def outlier_percent(self):
         return 100.0 * float(self.y.mean())
+
+    def digest(self):
+        """SHA-256 of the rows in file order (features, then labels): what decides the
+        split and the scaling, whatever the file format.  Every NaN hashes alike."""
+        digest = hashlib.sha256()
+        X = np.where(np.isnan(self.X), np.nan, self.X)
+        digest.update(np.ascontiguousarray(X, dtype="<f8").tobytes())
+        digest.update(np.ascontiguousarray(self.y, dtype="<i8").tobytes())
+        return digest.hexdigest()
 
 
 def resolve_data_file(data_path, data_name):
@@ -110,12 +125,62 @@ def _read_mat(path):
     return X, y.ravel(), None
 
 
-def _read_csv(path, label_column):
+def first_row(path):
+    """The cells of a CSV file's first row ([] for an empty file); a byte-order mark is
+    not part of the first name."""
     try:
-        frame = pd.read_csv(path, encoding="utf-8-sig")   # a byte-order mark is not a name
+        with open(path, newline="", encoding="utf-8-sig") as handle:
+            return next(csv.reader(handle), [])
+    except (UnicodeDecodeError, csv.Error) as err:
+        raise DataError(f"{path} is not a UTF-8 CSV text file ({err})") from err
+
+
+def header_names(cells, path):
+    """Column names from a header row, for training and predict alike: spaces around a
+    name are dropped, and every column needs a name of its own (pandas would call an
+    empty one `Unnamed: 0` and a repeated one `a.1`, turning an index or a second label
+    column into a feature)."""
+    names = [cell.strip() for cell in cells]
+    for number, name in enumerate(names, 1):
+        if not name or UNNAMED.fullmatch(name):
+            raise DataError(f"{path}: header column {number} has no name (an index column? "
+                            "write the file with index=False, or name the column)")
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise DataError(f"{path}: the header names column(s) {', '.join(map(repr, repeated))} "
+                        "more than once; every column needs its own name")
+    return names
+
+
+def numeric_column(values, path, column, first_line):
+    """A column as float64, refusing text; `first_line` numbers its first cell in the file."""
+    if values.dtype.kind in "biuf":
+        return values.astype(np.float64)
+    converted = pd.to_numeric(values, errors="coerce")
+    bad = converted.isna() & values.notna()
+    if bad.any():
+        at = int(np.flatnonzero(bad.to_numpy())[0])
+        cell = values.iloc[at]
+        try:
+            beyond = np.isinf(float(cell))
+        except (TypeError, ValueError):
+            beyond = False
+        what = (f"value {cell!r} beyond the float range (+-{FLOAT_LIMIT:.4g})" if beyond
+                else f"non-numeric value {cell!r}")
+        raise DataError(f"{path}: {what} in column {column!r}, line {first_line + at}")
+    return converted.astype(np.float64)
+
+
+def _read_csv(path, label_column):
+    cells = first_row(path)
+    if not cells:
+        raise DataError(f"{path} is empty")
+    names = header_names(cells, path)
+    try:
+        frame = pd.read_csv(path, header=0, names=names, encoding="utf-8-sig")
     except pd.errors.EmptyDataError as err:
         raise DataError(f"{path} is empty") from err
-    except (pd.errors.ParserError, UnicodeDecodeError) as err:
+    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as err:
         raise DataError(f"{path} is not a readable CSV file ({err})".replace("\n", " ")) \
             from err
     if frame.empty:
@@ -123,12 +188,7 @@ def _read_csv(path, label_column):
     label = _find_label_column(frame.columns, label_column, path)
     features = frame.drop(columns=[label])
     for column in features.columns:
-        converted = pd.to_numeric(features[column], errors="coerce")
-        bad = converted.isna() & features[column].notna()
-        if bad.any():
-            raise DataError(f"{path}: column {column!r} has a non-numeric value "
-                            f"{features[column][bad].iloc[0]!r} in row {bad.idxmax() + 2}")
-        features[column] = converted
+        features[column] = numeric_column(features[column], path, column, 2)
     labels = pd.to_numeric(frame[label], errors="coerce")
     if (labels.isna() & frame[label].notna()).any():   # keep "yes" / "no" for the message
         return features.to_numpy(dtype=np.float64), frame[label].to_numpy(), \

@@ -7,8 +7,18 @@ cells count as the training mean) and returns the ensemble mean of the
 auxiliary heads, one score per row; its batch dimension is dynamic.  Load it
 with `ms.load(path)` and `nn.GraphCell`.
 """
+
+import signal
+
+if __name__ == "__main__":
+    # Before MindSpore starts its threads, which inherit the mask: signals then reach
+    # runtime.interrupt_on_signals' waiter thread only (see there).
+    signal.pthread_sigmask(signal.SIG_BLOCK, (signal.SIGINT, signal.SIGTERM))
+
 import argparse
 import os
+import re
+import shutil
 import sys
 import tempfile
 
@@ -17,11 +27,13 @@ import numpy as np
 from models import EALGAN
 from models.utils import runtime
 from models.utils.cli import run_command
-from models.utils.checkpoint import CheckpointError, folder_problem, read_meta
+from models.utils.checkpoint import (CheckpointError, errors_name, folder_problem, read_meta,
+                                     remove_stale, share_as_umask)
 import mindspore as ms
 from mindspore import nn, ops, Tensor
 
 FILE_FORMATS = ("MINDIR",)
+MINDSPORE_PATH = re.compile(r"[0-9a-zA-Z@_\-.:/\\]+")   # the paths ms.export accepts
 
 
 class ScoringNetwork(nn.Cell):
@@ -33,14 +45,14 @@ class ScoringNetwork(nn.Cell):
 
     def __init__(self, networks, mean, scale):
         super().__init__()
-        self.networks_ = networks
+        self.networks = networks
         self.mean = Tensor(np.asarray(mean, dtype=np.float64))
         self.scale = Tensor(np.asarray(scale, dtype=np.float64))
 
     def construct(self, x):
         z = (x.astype(ms.float64) - self.mean) / self.scale
         z = ops.select(ops.isnan(z), ops.zeros_like(z), z).astype(ms.float32)
-        return self.networks_(z)
+        return self.networks(z)
 
 
 def scoring_network(weights):
@@ -66,16 +78,37 @@ def export(weights, file_name, file_format="MINDIR"):
     if problem:
         raise CheckpointError(f"--file_name {file_name}: {problem}")
     os.makedirs(folder, exist_ok=True)
-    staging = tempfile.mkdtemp(prefix=".export.", dir=folder)
+    remove_stale(folder, ".export.*")   # left by a killed run
+    # MindSpore writes only to paths of letters, digits and @_-.:/\ (no space): elsewhere
+    # the graph is staged in the system's temporary folder and copied beside the target.
+    beside = MINDSPORE_PATH.fullmatch(folder) is not None
+    with errors_name(target, os.path.join(folder, ".export.")):
+        staging = tempfile.mkdtemp(prefix=".export.", dir=folder if beside else None)
+    if not MINDSPORE_PATH.fullmatch(staging):
+        shutil.rmtree(staging)
+        raise CheckpointError(f"--file_name {file_name}: MindSpore cannot write under "
+                              f"{staging}; set TMPDIR to a folder named with letters, digits "
+                              "and @_-.:/ only")
+    copy = None
     try:
-        example = Tensor(shape=[None, meta["n_features"]], dtype=ms.float32)
-        ms.export(network, example, file_name=os.path.join(staging, "model"),
-                  file_format=file_format)
-        os.replace(os.path.join(staging, "model.mindir"), target)
+        with errors_name(target, staging):
+            example = Tensor(shape=[None, meta["n_features"]], dtype=ms.float32)
+            ms.export(network, example, file_name=os.path.join(staging, "model"),
+                      file_format=file_format)
+            staged = os.path.join(staging, "model.mindir")
+        with errors_name(target, folder):
+            if not beside:   # a temporary name in the target's folder, then one rename
+                fd, copy = tempfile.mkstemp(prefix=".export.", suffix=".mindir", dir=folder)
+                os.close(fd)
+                shutil.copyfile(staged, copy)
+                staged = copy
+            runtime.stop_listening()   # the graph is whole: it appears, signal or not
+            share_as_umask(staged)
+            os.replace(staged, target)
     finally:
-        for name in os.listdir(staging):
-            os.remove(os.path.join(staging, name))
-        os.rmdir(staging)
+        shutil.rmtree(staging, ignore_errors=True)
+        if copy is not None and os.path.exists(copy):
+            os.remove(copy)
     return target
 
 

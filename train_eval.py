@@ -18,25 +18,37 @@ Outputs: weights/DATASET/ (EAL-GAN) or weights/MODEL/DATASET/, a row of
 results/runs.csv, the AUC_ and Gmean_ tables of the model, and PNG figures
 under results/plots/.
 """
+
+import signal
+
+if __name__ == "__main__":
+    # Before MindSpore starts its threads, which inherit the mask: signals then reach
+    # runtime.interrupt_on_signals' waiter thread only (see there).
+    signal.pthread_sigmask(signal.SIG_BLOCK, (signal.SIGINT, signal.SIGTERM))
+
 import os
 import sys
 import time
 
 from config import OUTSIDE_GRAPH, ConfigError, model_config, resolve_settings
-from dataloader import DataError, load_table, resolve_data_file
+from dataloader import DataError, first_row, load_table, resolve_data_file
 from preprocess import PARTS, Standardizer, prepare, split_indices, summary_line
 from models import DETECTORS, EALGAN
-from models.eal_gan import schedule
+from models.eal_gan import memory, schedule
 from models.utils import plots, progress, runtime
-from models.utils.compile_cache import CompileCache
+from models.utils.compile_cache import CompileCache, network_shapes
 from models.utils.cli import run_command
 from models.core.detector import ModelTooLarge, TrainingDiverged
-from models.utils.checkpoint import CheckpointError, folder_problem, read_meta
+from models.utils.checkpoint import META_FILE, CheckpointError, folder_problem, read_meta
 from models.utils.metrics import evaluate
-from models.utils.results import (RUNS_FILE, RUN_COLUMNS, ResultsError, dataset_row, read_rows,
-                            record_run, run_row, summary_path)
+from models.utils.results import (HASH_CHARS, KEY_COLUMNS, RUNS_FILE, RUN_COLUMNS, ResultsError,
+                                  dataset_row, read_rows, record_run, row_key, run_row,
+                                  summary_path)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+# A recorded metric that a --resume evaluation of the same data misses by more than this
+# (other thread counts move scores by ~1e-7) means other data.
+TOLERANCE = 1e-3
 
 
 def train(args, data):
@@ -82,11 +94,30 @@ def load_trained(args, table, weights):
         raise CheckpointError(f"{weights} holds epoch {meta.get('selected_epoch')} only (the "
                               f"one selected on validation), not --resume_epoch "
                               f"{args.resume_epoch}")
+    recorded = meta.get("data_sha256")
+    if recorded is not None and recorded != table.digest():
+        raise CheckpointError(f"{table.path} is not the data {weights} was trained on (its "
+                              "content hash differs: rows added, removed, reordered or "
+                              "changed, so the split would differ); evaluate on "
+                              f"{meta.get('data_file', 'the training file')} or retrain")
     seed = meta.get("seed", args.seed)
     if seed != args.seed:
         print(f"note: {weights} was trained with seed {seed}; evaluating on that seed's split")
     data = prepare(table, seed, Standardizer.from_dict(meta["scaler"]))
     return DETECTORS[args.model].load(weights), data, meta
+
+
+def check_same_scores(meta, metrics, weights, table):
+    """Weights saved without a data hash: the recomputed metrics must be those recorded at
+    training, else the data (or its row order, hence the split) is not the training data."""
+    if "data_sha256" in meta:
+        return
+    for key in metrics:
+        if isinstance(meta.get(key), float) and abs(meta[key] - metrics[key]) > TOLERANCE:
+            raise CheckpointError(f"{table.path} does not reproduce the scores recorded in "
+                                  f"{weights} ({key} {metrics[key]:.4f}, recorded "
+                                  f"{meta[key]:.4f}): it is not the data the model was "
+                                  "trained on, or its rows are in another order")
 
 
 def evaluate_parts(model, data):
@@ -112,14 +143,21 @@ def check_output_folder(path, flag):
         raise ConfigError(f"--{flag} {path}: {problem}")
 
 
-def write_results(args, table, data, model, metrics, seed, train_seconds):
-    """This run's row in results/runs.csv; the AUC and Gmean tables follow from it."""
+def write_results(args, table, data, model, metrics, seed, train_seconds, made_with):
+    """This run's row in results/runs.csv; the AUC and Gmean tables follow from it.
+    made_with: the training run's provenance ({} when the weights record none).
+
+    Once the results lock is held the run completes whatever signal comes (a SIGINT
+    between the row and the weights swap, or in the last lines, was reported as leaving
+    both unchanged); waiting for the lock can be interrupted."""
     test = {name[len("test_"):]: value for name, value in metrics.items()
             if name.startswith("test_")}
     key = dataset_row(table.name, len(table.y), table.X.shape[1], table.outlier_percent)
     record_run(args.results_dir, run_row(model.label, key, seed, test, model.selected_epoch_,
                                          model.labels_queried_, data.sizes["train"],
-                                         train_seconds))
+                                         train_seconds,
+                                         {**made_with, "data_sha256": table.digest()}),
+               on_locked=runtime.stop_listening)
 
 
 def draw_figures(args, table, model, data, test_scores):
@@ -135,6 +173,69 @@ def draw_figures(args, table, model, data, test_scores):
     runs = read_rows(os.path.join(args.results_dir, RUNS_FILE), RUN_COLUMNS)
     plots.summary_bars(runs, model.label, os.path.join(folder, f"summary_{args.model}.png"))
     print(f"figures -> {folder}/{tag}_*.png")
+
+
+def same_source(meta, table):
+    """Whether saved weights were trained on this table: the same content where a hash
+    was recorded, else (older weights, the shipped ones) a file of the same name and size."""
+    if "data_sha256" in meta:
+        return meta["data_sha256"] == table.digest()
+    return os.path.basename(str(meta.get("data_file"))) == os.path.basename(table.path) \
+        and sum(meta.get("split", {}).values()) == len(table.y) \
+        and meta.get("n_features") == table.X.shape[1]
+
+
+def check_weights_target(args, table, weights):
+    """Refuse, before training, a save that would replace what this run did not make.
+
+    A model trained on other data of the same name (a user's cardio.csv against the
+    shipped weights/cardio) is replaced only with --overwrite; a folder that is not a
+    model folder, or that holds the results folder, never."""
+    if args.model == EALGAN.name and table.name in DETECTORS:
+        raise ConfigError(f"a dataset named {table.name!r} would put its EAL-GAN weights in "
+                          f"{weights}, the folder of the {table.name} detector's models; "
+                          "rename the data file")
+    results = os.path.realpath(args.results_dir)
+    folder = os.path.realpath(weights)
+    if results == folder or results.startswith(folder + os.sep):
+        raise ConfigError(f"--results_dir {args.results_dir} lies inside the model folder "
+                          f"{weights}, which saving the new model replaces; choose another")
+    if not os.path.exists(weights):
+        return
+    if not os.path.isfile(os.path.join(weights, META_FILE)):
+        raise ConfigError(f"{weights} exists but is not a model folder (no {META_FILE}); "
+                          "move it away or choose another --weights_dir")
+    meta = read_meta(weights)
+    if not args.overwrite and not same_source(meta, table):
+        raise ConfigError(f"{weights} holds a model trained on other data "
+                          f"({meta.get('data_file')}); this run's is {table.path}: pass "
+                          "--overwrite True to replace it, or choose another --weights_dir "
+                          "or file name")
+
+
+def check_results_row(args, table, seed):
+    """Refuse, unless --overwrite, to replace a results row made from other data under the
+    same name (a user's cardio.csv against the shipped row): another data hash where the
+    row records one, else another size."""
+    if args.overwrite:
+        return
+    path = os.path.join(args.results_dir, RUNS_FILE)
+    key = dataset_row(table.name, len(table.y), table.X.shape[1], table.outlier_percent)
+    label = DETECTORS[args.model].label
+    digest = table.digest()[:HASH_CHARS]
+    for row in read_rows(path, RUN_COLUMNS):
+        if (row["Model"], row["Data"], row["Seed"]) != (label, table.name, str(seed)):
+            continue
+        if row.get("Data hash") and row["Data hash"] != digest:
+            raise ConfigError(f"{path} holds a {label} row for {table.name} seed {seed} made "
+                              "from other data (another content hash); pass --overwrite True "
+                              "to replace it, or choose another --results_dir or file name")
+        if row_key(row, KEY_COLUMNS) != row_key(key, KEY_COLUMNS):
+            raise ConfigError(f"{path} holds a {label} row for {table.name} seed {seed} made "
+                              f"from other data ({row['# Samples']} rows, "
+                              f"{row['# Dimensions']} features, {row['Outlier Perc']}% "
+                              f"anomalies); pass --overwrite True to replace it, or choose "
+                              "another --results_dir or file name")
 
 
 def compile_cache(args, command, settings, data):
@@ -159,6 +260,17 @@ def check_distributed(args, table, workers):
                           f"batch holds {batch}")
 
 
+def check_width(args, path):
+    """Refuse an EAL-GAN too wide for memory from a CSV's header, before its rows are
+    parsed (a 100,000-column file was read for 205 s first); the check with the real
+    batch size follows in fit()."""
+    if args.model != EALGAN.name or args.resume or not path.lower().endswith(".csv"):
+        return
+    features = len(first_row(path)) - 1   # one column is the label
+    if features > 0:
+        memory.check_fits(model_config(args), features, 1)
+
+
 def follow(args, table):
     """A data-parallel worker other than 0: train in step with worker 0, write nothing."""
     data = prepare(table, args.seed)
@@ -168,47 +280,62 @@ def follow(args, table):
 
 def run(args):
     runtime.configure(args.device_target, args.device_id, args.threads)
-    if args.distributed:
-        runtime.init_distributed()
-        args.compile_cache = False   # MindSpore files each worker's graphs by rank
-    table = load_table(resolve_data_file(args.data_path, args.data_name), args.label_column)
+    path = resolve_data_file(args.data_path, args.data_name)
+    check_width(args, path)
+    table = load_table(path, args.label_column)
     weights = weights_folder(args, table.name)
     if args.distributed:
-        check_distributed(args, table, runtime.shard()[1])
+        # Refused before joining the job: init() waits for every process (over a minute
+        # when one of them has already refused).
+        check_distributed(args, table, runtime.launched_workers())
+        runtime.init_distributed()
+        args.compile_cache = False   # MindSpore files each worker's graphs by rank
     if runtime.shard()[0] != 0:
         return follow(args, table)
     if args.resume:
         model, data, meta = load_trained(args, table, weights)
         seed, seconds = meta["seed"], meta["train_seconds"]
+        check_results_row(args, table, seed)
         print(summary_line(table, data))
         print(f"evaluating {weights} ({model.label}, seed {seed})")
         with compile_cache(args, "evaluate", {"model": args.model, "config": meta["config"],
-                                              "device": args.device_target}, data) as cache:
+                                              "device": args.device_target,
+                                              "shapes": network_shapes(model.networks_)},
+                           data) as cache:
             print(cache.describe())
             metrics, test_scores = evaluate_parts(model, data)
-        write_results(args, table, data, model, metrics, seed, seconds)
+        check_same_scores(meta, metrics, weights, table)
+        # the row describes the training run, which evaluation reproduces exactly
+        write_results(args, table, data, model, metrics, seed, seconds,
+                      meta.get("provenance", {}))
     else:
         outputs = [(args.weights_dir, "weights_dir"), (args.results_dir, "results_dir")]
         if args.plots:
             outputs.append((os.path.join(args.results_dir, "plots"), "results_dir"))
         for folder, flag in outputs:
             check_output_folder(folder, flag)
+        check_weights_target(args, table, weights)
+        check_results_row(args, table, args.seed)
         seed, data = args.seed, prepare(table, args.seed)
         print(summary_line(table, data))
-        graph_settings = {k: v for k, v in vars(args).items() if k not in OUTSIDE_GRAPH}
+        graph_settings = {k: v for k, v in vars(args).items()
+                          if k not in OUTSIDE_GRAPH and k != "overwrite"}   # never in a graph
         with compile_cache(args, "train", graph_settings, data) as cache:
             print(cache.describe())
             model, seconds = train(args, data)
             metrics, test_scores = evaluate_parts(model, data)
         # The results row is written while the new weights wait complete beside
         # the old ones: a run that cannot record its results keeps the old model.
+        made_with = runtime.provenance(args.device_target, args.threads)
         model.save(weights, {"data": table.name, "data_file": portable_path(table.path),
+                             "provenance": made_with,
+                             "data_sha256": table.digest(),
                              "seed": seed, "split": data.sizes,
                              "scaler": data.scaler.to_dict(),
                              "feature_names": table.feature_names,
                              "train_seconds": round(seconds, 3), **metrics},
                    before_swap=lambda: write_results(args, table, data, model, metrics, seed,
-                                                     seconds))
+                                                     seconds, made_with))
         print(f"weights -> {weights}")
     print("  ".join(f"{part}: auc {metrics[f'{part}_auc']:.4f} gmean {metrics[f'{part}_gmean']:.4f}"
                     for part in PARTS))

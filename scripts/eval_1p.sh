@@ -10,20 +10,29 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 MODEL=eal_gan
 if [ $# -gt 0 ] && [[ " $MODELS " == *" $1 "* ]]; then MODEL="$1"; shift; fi
-folder=weights; [ "$MODEL" = eal_gan ] || folder="weights/$MODEL"
 datasets=(); flags=()
 while [ $# -gt 0 ]; do
     if [ "$1" = "--" ]; then shift; flags=("$@"); break; fi
     datasets+=("$1"); shift
 done
+# Datasets are looked for where train_eval.py will look: the last --weights_dir given.
+weights=weights
+for ((i = 0; i < ${#flags[@]}; i++)); do
+    case "${flags[i]}" in
+        --weights_dir) weights="${flags[i + 1]:-weights}" ;;
+        --weights_dir=*) weights="${flags[i]#--weights_dir=}" ;;
+    esac
+done
+weights="${weights%/}"
+folder="$weights"; [ "$MODEL" = eal_gan ] || folder="$weights/$MODEL"
 if [ ${#datasets[@]} -eq 0 ]; then
     for meta in "$folder"/*/meta.json; do
         [ -f "$meta" ] && datasets+=("$(basename "$(dirname "$meta")")")
     done
 fi
 if [ ${#datasets[@]} -eq 0 ]; then
-    echo "usage: bash scripts/eval_1p.sh [MODEL] [DATASET ...] [-- flags]  (no weights found under $folder/)" >&2
-    exit 1
+    echo "error: no weights found under $folder/; usage: bash scripts/eval_1p.sh [MODEL] [DATASET ...] [-- flags]" >&2
+    exit 2
 fi
 bash scripts/setup_env.sh
 mkdir -p log

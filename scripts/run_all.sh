@@ -22,7 +22,7 @@ seeds=(); models=()
 for arg in "$@"; do
     if [[ "$arg" =~ ^[0-9]+$ ]]; then seeds+=("$arg")
     elif [[ " $KNOWN " == *" $arg "* ]]; then models+=("$arg")
-    else echo "usage: bash scripts/run_all.sh [SEED ...] [MODEL ...]  ('$arg' is neither a seed nor one of: $KNOWN)" >&2; exit 1
+    else echo "error: '$arg' is neither a seed nor one of: $KNOWN; usage: bash scripts/run_all.sh [SEED ...] [MODEL ...]" >&2; exit 2
     fi
 done
 [ ${#seeds[@]} -gt 0 ] || seeds=(42 43 44 45 46)

@@ -12,7 +12,7 @@
 # Several machines: see docs/distributed.md, "Several machines" (msrun --node_rank, --master_addr).
 set -euo pipefail
 usage="usage: bash scripts/run_distributed_train.sh DATASET WORKERS [train_eval.py flags ...]"
-if [ $# -lt 2 ] || [ "${1#-}" != "$1" ]; then echo "$usage" >&2; exit 1; fi
+if [ $# -lt 2 ] || [ "${1#-}" != "$1" ]; then echo "error: DATASET and WORKERS are needed; $usage" >&2; exit 2; fi
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 DATASET="$1"; WORKERS="$2"; shift 2
 if ! [[ "$WORKERS" =~ ^[0-9]+$ ]] || [ "$WORKERS" -lt 1 ]; then
@@ -39,7 +39,8 @@ msrun --worker_num "$WORKERS" --local_worker_num "$WORKERS" --master_port "$PORT
     > "$LOGS/msrun.log" 2>&1
 status=$?
 set -e
-cat "$LOGS/worker_0.log" 2>/dev/null | grep -v -E "^\[(INFO|WARNING)\]" || true
+# worker 0's output, without its error line: the one below is the only one printed
+cat "$LOGS/worker_0.log" 2>/dev/null | grep -v -E "^\[(INFO|WARNING)\]|^error: " || true
 if [ "$status" -ne 0 ]; then
     problem="$(grep -h -m1 '^error: ' "$LOGS"/worker_*.log 2>/dev/null | head -1 || true)"
     echo "${problem:-error: a worker failed (exit $status)}; logs: $LOGS/" >&2

@@ -8,9 +8,9 @@
 #        bash scripts/train_1p.sh cardio vae
 set -euo pipefail
 MODELS="eal_gan ganomaly egbad anogan ae vae"
-if [ $# -lt 1 ] || [ "${1#-}" != "$1" ]; then
-    echo "usage: bash scripts/train_1p.sh DATASET [MODEL] [train_eval.py flags ...]  (MODEL: ${MODELS// /, })" >&2
-    exit 1
+if [ $# -lt 1 ] || [ "${1#-}" != "$1" ]; then   # bad arguments exit 2, as in train_eval.py
+    echo "error: the first argument must be a DATASET; usage: bash scripts/train_1p.sh DATASET [MODEL] [train_eval.py flags ...]  (MODEL: ${MODELS// /, })" >&2
+    exit 2
 fi
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 DATASET="$1"; shift

@@ -128,3 +128,45 @@ def test_prune_keeps_the_most_recently_used(tmp_path):
     os.utime(tmp_path / ".dead.1.staging", (1e9, 1e9))
     prune(tmp_path, keep=2)
     assert sorted(os.listdir(tmp_path)) == ["middle", "newest"]
+
+
+def test_predict_models_that_differ_only_in_kept_epochs_get_their_own_graphs(workspace,
+                                                                              tmp_path):
+    """Two models with the same settings, one keeping 2 snapshot epochs and one 3: the
+    second used to load the first's graph (sized for 2 x E members) and score NaN."""
+    import subprocess
+    import sys
+
+    import pandas as pd
+
+    from conftest import ROOT
+    from models import EALGAN
+    from preprocess import Standardizer
+
+    folders = []
+    for epochs in (2, 3):
+        weights = tmp_path / f"w{epochs}"
+        assert train_eval.main([str(f) for f in flags(
+            workspace, "--data_name", "toy", "--max_epochs", epochs, "--select_top_k", 3,
+            "--weights_dir", weights)]) == 0
+        folders.append(weights / "toy")
+    meta_path = folders[1] / "meta.json"
+    meta = json.loads(meta_path.read_text())
+    assert len(meta["snapshot_epochs"]) == 3
+    meta["config"]["max_epochs"] = 2   # the settings now match the first model's
+    meta_path.write_text(json.dumps(meta))
+    X, _ = separable_data(rows=30, features=5, seed=9)
+    np.savetxt(tmp_path / "rows.csv", X, delimiter=",", fmt="%.6f")
+    for number, folder in enumerate(folders):
+        out = tmp_path / f"scores{number}.csv"
+        done = subprocess.run([sys.executable, os.path.join(ROOT, "predict.py"), "--weights",
+                               str(folder), "--input", str(tmp_path / "rows.csv"), "--output",
+                               str(out), "--compile_cache_dir", str(tmp_path / "cache")],
+                              cwd=ROOT, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        model = EALGAN.load(str(folder))
+        scaler = Standardizer.from_dict(model.meta_["scaler"])
+        want = model.decision_function(scaler.transform(np.loadtxt(tmp_path / "rows.csv",
+                                                                   delimiter=",")))
+        np.testing.assert_allclose(pd.read_csv(out)["score"], want, atol=2e-6)
+    assert len(os.listdir(tmp_path / "cache")) == 2

@@ -55,7 +55,7 @@ def test_a_new_setting_is_one_field(monkeypatch, tmp_path):
 def test_settings_outside_the_graph_are_declared_on_their_fields():
     assert set(config.OUTSIDE_GRAPH) == {"config", "preset", "data_path", "weights_dir",
                                          "results_dir", "print", "plots", "resume_epoch",
-                                         "compile_cache", "compile_cache_dir"}
+                                         "compile_cache", "compile_cache_dir", "overwrite"}
 
 
 def imports_of(path):

@@ -64,6 +64,13 @@ def file_digest(path, block=1 << 20):
     return digest.hexdigest()
 
 
+def network_shapes(cell):
+    """Every parameter's name and shape: the counts a saved model brings to its scoring
+    graph (features, layers, members, kept snapshot epochs), none of which its settings
+    alone fix (a model keeps fewer epochs than select_top_k when fewer were trained)."""
+    return [[param.name, list(param.shape)] for param in cell.get_parameters()]
+
+
 class CompileCache:
     """`with CompileCache(root, parts):` runs its body with the cache of `parts`.
 

@@ -15,6 +15,7 @@ import fcntl
 import io
 import os
 import re
+import time
 
 import numpy as np
 
@@ -23,8 +24,14 @@ from .checkpoint import atomic_write_text
 KEY_COLUMNS = ["Data", "# Samples", "# Dimensions", "Outlier Perc"]
 RUN_COLUMNS = ["Model", *KEY_COLUMNS, "Seed", "AUC", "Gmean", "AP", "Precision@n",
                "Selected epoch", "Labels queried", "Train rows", "Train seconds"]
+# Trailing columns saying how a row was made (rows older than them leave them empty):
+# the training run's threads, device, CPU and MindSpore, and the start of its data's
+# SHA-256 (tells two tables of one name apart).
+PROVENANCE_COLUMNS = ["Threads", "Device", "CPU", "MindSpore", "Data hash"]
+HASH_CHARS = 16
 RUNS_FILE = "runs.csv"
 LOCK_FILE = ".runs.lock"
+LOCK_POLL_S = 0.1   # how soon a run waiting for the lock sees a signal
 SUMMARY_METRICS = ("AUC", "Gmean")
 
 
@@ -36,9 +43,12 @@ def read_rows(path, columns=None):
     """Rows of a CSV file ([] when it does not exist); checks the header if given."""
     if not os.path.exists(path):
         return []
+    accepted = [columns]
+    if columns == RUN_COLUMNS:   # runs.csv with or without the provenance columns
+        accepted.append(RUN_COLUMNS + PROVENANCE_COLUMNS)
     with open(path, newline="", encoding="utf-8") as handle:
         reader = csv.DictReader(handle)
-        if columns is not None and reader.fieldnames != columns:
+        if columns is not None and reader.fieldnames not in accepted:
             raise ResultsError(f"{path} has columns {reader.fieldnames}, expected {columns}; "
                                "move it away to start a new table")
         return list(reader)
@@ -53,12 +63,17 @@ def write_rows(path, rows, columns):
 
 
 def run_row(model, table_row, seed, metrics, selected_epoch, labels_queried, train_rows,
-            train_seconds):
+            train_seconds, made_with=None):
     """A runs.csv row from test metrics (keys auc, gmean, ap, precision_at_n).
 
     A selected epoch or label count of None (detectors without them) is left empty.
+    made_with: runtime.provenance() of the training run and its "data_sha256", for the
+    provenance columns (None: no such columns, e.g. for baselines.csv).
     """
-    return {"Model": model, **table_row, "Seed": seed,
+    extra = {} if made_with is None else dict(zip(PROVENANCE_COLUMNS, (
+        made_with.get("threads", ""), made_with.get("device", ""), made_with.get("cpu", ""),
+        made_with.get("mindspore", ""), made_with.get("data_sha256", "")[:HASH_CHARS])))
+    return {"Model": model, **table_row, "Seed": seed, **extra,
             "AUC": f"{metrics['auc']:.6f}", "Gmean": f"{metrics['gmean']:.6f}",
             "AP": f"{metrics['ap']:.6f}", "Precision@n": f"{metrics['precision_at_n']:.6f}",
             "Selected epoch": "" if selected_epoch is None else selected_epoch,
@@ -73,17 +88,36 @@ def dataset_row(name, samples, dimensions, outlier_percent):
 
 
 @contextlib.contextmanager
-def results_lock(results_dir):
-    """Exclusive lock on a results folder (an flock on its lock file; released on exit)."""
+def results_lock(results_dir, poll_s=LOCK_POLL_S):
+    """Exclusive lock on a results folder (an flock on its lock file; released on exit).
+
+    Polled, not blocking: a blocked flock() would hold back SIGINT until the other run
+    is done, and a run that waits says so."""
     os.makedirs(results_dir, exist_ok=True)
-    with open(os.path.join(results_dir, LOCK_FILE), "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+    path = os.path.join(results_dir, LOCK_FILE)
+    with open(path, "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print(f"waiting for {path}: another run is writing results there", flush=True)
+            while True:
+                time.sleep(poll_s)
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    continue
         yield
 
 
-def record_run(results_dir, row):
-    """Put `row` into runs.csv (replacing its Model/Data/Seed) and rebuild that model's tables."""
+def record_run(results_dir, row, on_locked=None):
+    """Put `row` into runs.csv (replacing its Model/Data/Seed) and rebuild that model's tables.
+
+    on_locked(), if given, runs once the lock is held, before anything is written (the
+    command line stops listening to signals there: waiting can be interrupted, writing not)."""
     with results_lock(results_dir):
+        if on_locked is not None:
+            on_locked()
         _record_run_locked(results_dir, row)
 
 
@@ -109,7 +143,7 @@ def _record_run_locked(results_dir, row):
                      for metric in SUMMARY_METRICS}
     for summary in summary_paths.values():
         read_rows(summary, summary_columns(row["Model"]))  # refuse foreign tables up front
-    write_rows(path, rows, RUN_COLUMNS)
+    write_rows(path, rows, RUN_COLUMNS + PROVENANCE_COLUMNS)
     for metric, summary in summary_paths.items():
         write_rows(summary, summarise(rows, row["Model"], metric), summary_columns(row["Model"]))
 

@@ -4,8 +4,11 @@ Everything random in a run (initial weights, member learning rates, epoch
 shuffles, generator noise) is drawn from the NumPy generators returned by
 `seeded_generators`, so one seed fixes a run.
 """
+import _thread
 import os
+import platform
 import signal
+import threading
 import warnings
 
 import numpy as np
@@ -21,6 +24,9 @@ class DeviceError(RuntimeError):
     """The requested device cannot be used in this installation."""
 
 
+SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
 class Interrupted(KeyboardInterrupt):
     """SIGINT or SIGTERM arrived; raised so that staging files are cleaned up on the way out."""
 
@@ -29,20 +35,62 @@ class Interrupted(KeyboardInterrupt):
         self.exit_code = 128 + signum
 
 
+# The forwarding of signals to the main thread (interrupt_on_signals): the first signal
+# of a run, and whether the run still listens (not before it starts or after it ends).
+_signals = {"first": None, "armed": False, "waiter": None}
+_signals_lock = threading.Lock()
+
+
 def _raise_interrupted(signum, frame):
-    raise Interrupted(signum)
+    # With the waiter thread, every signal arrives here as SIGINT (interrupt_main).
+    if _signals["armed"]:   # else the run has committed its outputs and completes
+        raise Interrupted(_signals["first"] or signum)
+
+
+def _forward_signals():
+    """The waiter thread: take each blocked SIGINT / SIGTERM and interrupt the main thread
+    for the first one of a run only, so that cleanup is never interrupted twice."""
+    while True:
+        signum = signal.sigwait(SIGNALS)
+        with _signals_lock:   # stop_listening() waits, so no interrupt lands after it
+            if _signals["armed"] and _signals["first"] is None:
+                _signals["first"] = signum
+                _thread.interrupt_main()
 
 
 def interrupt_on_signals():
     """Turn SIGINT and SIGTERM into an `Interrupted` exception in the main thread.
 
-    Left alone, SIGTERM ends the process without running `finally` blocks,
-    and MindSpore's runtime swallows SIGINT during training; either way a
-    staging folder or temporary file would be left behind.  For command-line
-    entry points, after MindSpore is imported.
+    Left alone, SIGTERM ends the process without running `finally` blocks, and
+    MindSpore's runtime answers SIGINT with a SIGTERM to itself (exit 143, not
+    130), re-installing its handler at every graph run.  So the entry scripts
+    block both signals before MindSpore is imported (its threads inherit the
+    mask) and a waiter thread receives them with sigwait: signals that come
+    during the imports wait until the run listens, a second one is dropped,
+    and one after the run has ended (see `stop_listening`) changes nothing.
+    Without that mask (a command called from Python) plain handlers are set.
     """
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, _raise_interrupted)
+    _signals["previous"] = {signum: signal.signal(signum, _raise_interrupted)
+                            for signum in SIGNALS}
+    _signals["first"], _signals["armed"] = None, True
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, [])
+    if all(signum in blocked for signum in SIGNALS) and _signals["waiter"] is None:
+        _signals["waiter"] = threading.Thread(target=_forward_signals, name="signals",
+                                              daemon=True)
+        _signals["waiter"].start()
+
+
+def stop_listening():
+    """The run has committed its outputs: a signal from now on no longer interrupts it."""
+    with _signals_lock:
+        _signals["armed"] = False
+
+
+def restore_signals():
+    """The handlers from before interrupt_on_signals (for a command called from Python)."""
+    stop_listening()
+    for signum, handler in _signals.pop("previous", {}).items():
+        signal.signal(signum, handler)
 
 
 def check_device_settings(device_id, threads):
@@ -130,6 +178,36 @@ def ensure(device_target=None, device_id=None, threads=None):
                       f"the model's {', '.join(clashes)} cannot take effect in it (start a new "
                       "process to use them)", RuntimeWarning, stacklevel=3)
     return _configured
+
+
+def cpu_model():
+    """The CPU's model name as Linux reports it (else what platform knows)."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as handle:
+            for line in handle:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def provenance(device_target, threads):
+    """What a result depends on beyond data, code and settings: the reduction order of
+    the CPU kernels follows the thread count and the CPU, and versions change kernels."""
+    import sklearn
+    return {"device": device_target, "threads": int(threads), "cpu": cpu_model(),
+            "cpu_count": os.cpu_count(), "mindspore": ms.__version__,
+            "numpy": np.__version__, "scikit_learn": sklearn.__version__,
+            "python": platform.python_version(), "platform": platform.platform()}
+
+
+def launched_workers():
+    """The number of workers msrun started this process among (before init())."""
+    if "MS_ROLE" not in os.environ:
+        raise DeviceError("distributed training needs the msrun launcher: use "
+                          "scripts/run_distributed_train.sh DATASET WORKERS")
+    return int(os.environ.get("MS_WORKER_NUM", "1"))
 
 
 def init_distributed():
