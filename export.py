@@ -58,6 +58,9 @@ class ScoringNetwork(nn.Cell):
 def scoring_network(weights):
     """The model in `weights` with its scaler, ready to export or call."""
     meta = read_meta(weights)
+    if "scaler" not in meta:
+        raise CheckpointError(f"{weights}/meta.json has no scaler entry (the scaling the model "
+                              "was trained behind, null for none); save the model again")
     model = EALGAN.load(weights)
     # A model saved from Python without a StandardScaler takes rows as they are.
     scaler = meta.get("scaler") or {"mean": np.zeros(meta["n_features"]),

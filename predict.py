@@ -69,6 +69,9 @@ def load_model(weights):
     meta = read_meta(weights)
     if meta.get("model") not in DETECTORS:
         raise PredictError(f"{weights}/meta.json names no known model ({meta.get('model')!r})")
+    if "scaler" not in meta:
+        raise PredictError(f"{weights}/meta.json has no scaler entry (the scaling the model "
+                           "was trained behind, null for none); save the model again")
     model = DETECTORS[meta["model"]].load(weights)
     if meta.get("scaler"):
         scaler = Standardizer.from_dict(meta["scaler"])

@@ -23,11 +23,12 @@ from models import DETECTORS  # noqa: E402
 from models.utils import plots, runtime  # noqa: E402
 from dataloader import ODDS_DATASETS, load_table, resolve_data_file  # noqa: E402
 from models.utils.results import RUN_COLUMNS, RUNS_FILE, read_rows  # noqa: E402
-import train_eval  # noqa: E402
+import evaluation  # noqa: E402
+from config import resolve_settings  # noqa: E402
 
 
 def saved_datasets(args):
-    folder = train_eval.weights_folder(args, "")
+    folder = evaluation.weights_folder(args, "")
     return [d for d in ODDS_DATASETS if os.path.isfile(os.path.join(folder, d, "meta.json"))]
 
 
@@ -42,16 +43,15 @@ def main():
     runtime.configure()
     results = os.path.join(ROOT, "results")
     for model in cli.models:
-        args = train_eval.resolve_settings(["--model", model, "--resume", "True",
-                                            "--results_dir", results,
-                                            "--weights_dir", cli.weights_dir])
+        args = resolve_settings(["--model", model, "--resume", "True", "--results_dir", results,
+                                 "--weights_dir", cli.weights_dir])
         for dataset in cli.datasets or saved_datasets(args):
             args.data_name = dataset
             table = load_table(resolve_data_file(args.data_path, dataset))
-            weights = train_eval.weights_folder(args, dataset)
-            detector, data, _ = train_eval.load_trained(args, table, weights)
-            _, test_scores = train_eval.evaluate_parts(detector, data)
-            train_eval.draw_figures(args, table, detector, data, test_scores)
+            weights = evaluation.weights_folder(args, dataset)
+            detector, data, _ = evaluation.load_trained(args, table, weights)
+            _, test_scores = evaluation.evaluate_parts(detector, data)
+            evaluation.draw_figures(args, table, detector, data, test_scores)
     runs = read_rows(os.path.join(results, RUNS_FILE), RUN_COLUMNS)
     for name in cli.models:  # only the models asked for: the others' figures are not shipped
         detector = DETECTORS[name]

@@ -222,7 +222,8 @@ class Detector(ClassifierMixin, BaseEstimator):
     def _check_scoring_input(self, X):
         """X checked against what fit saw: features, feature names, finite values."""
         check_is_fitted(self)
-        return validate_data(self, X, reset=False, dtype=np.float32)
+        # Zero rows score to an empty array (predict.py may read a header alone).
+        return validate_data(self, X, reset=False, dtype=np.float32, ensure_min_samples=0)
 
     def _training_data(self, X, y, X_val, y_val):
         """fit()'s arrays, checked with scikit-learn's idioms; the validation pair may be None."""
