@@ -83,7 +83,8 @@ def check_output_folder(path, flag):
 
 def write_results(args, table, data, model, metrics, seed, train_seconds, made_with):
     """This run's row in results/runs.csv; the AUC and Gmean tables follow from it.
-    made_with: the training run's provenance ({} when the weights record none).
+    made_with: the training run's provenance and data hash (empty for weights that
+    record none: evaluating shipped weights leaves their row as it was).
 
     Once the results lock is held the run completes whatever signal comes (a SIGINT
     between the row and the weights swap, or in the last lines, was reported as leaving
@@ -93,8 +94,7 @@ def write_results(args, table, data, model, metrics, seed, train_seconds, made_w
     key = dataset_row(table.name, len(table.y), table.X.shape[1], table.outlier_percent)
     record_run(args.results_dir, run_row(model.label, key, seed, test, model.selected_epoch_,
                                          model.labels_queried_, data.sizes["train"],
-                                         train_seconds,
-                                         {**made_with, "data_sha256": table.digest()}),
+                                         train_seconds, made_with),
                on_locked=runtime.stop_listening)
 
 
@@ -230,7 +230,7 @@ def run(args):
         check_same_scores(meta, metrics, weights, table)
         # the row describes the training run, which evaluation reproduces exactly
         write_results(args, table, data, model, metrics, seed, seconds,
-                      meta.get("provenance", {}))
+                      {**meta.get("provenance", {}), "data_sha256": meta.get("data_sha256", "")})
     else:
         outputs = [(args.weights_dir, "weights_dir"), (args.results_dir, "results_dir")]
         if args.plots:
@@ -257,8 +257,9 @@ def run(args):
                              "scaler": data.scaler.to_dict(),
                              "feature_names": table.feature_names,
                              "train_seconds": round(seconds, 3), **metrics},
-                   before_swap=lambda: write_results(args, table, data, model, metrics, seed,
-                                                     seconds, made_with))
+                   before_swap=lambda: write_results(
+                       args, table, data, model, metrics, seed, seconds,
+                       {**made_with, "data_sha256": table.digest()}))
         print(f"weights -> {weights}")
     print("  ".join(f"{part}: auc {metrics[f'{part}_auc']:.4f} gmean {metrics[f'{part}_gmean']:.4f}"
                     for part in PARTS))

@@ -55,8 +55,9 @@ def read_rows(path, columns=None):
 
 
 def write_rows(path, rows, columns):
+    """Write `rows` with the header `columns` (other keys of a row, all empty, are left out)."""
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
+    writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n", extrasaction="ignore")
     writer.writeheader()
     writer.writerows(rows)
     atomic_write_text(path, out.getvalue())
@@ -143,7 +144,10 @@ def _record_run_locked(results_dir, row):
                      for metric in SUMMARY_METRICS}
     for summary in summary_paths.values():
         read_rows(summary, summary_columns(row["Model"]))  # refuse foreign tables up front
-    write_rows(path, rows, RUN_COLUMNS + PROVENANCE_COLUMNS)
+    # The provenance columns appear once a row has values for them, so that
+    # evaluating weights that record none rewrites the file byte for byte.
+    with_provenance = any(r.get(column) for r in rows for column in PROVENANCE_COLUMNS)
+    write_rows(path, rows, RUN_COLUMNS + PROVENANCE_COLUMNS if with_provenance else RUN_COLUMNS)
     for metric, summary in summary_paths.items():
         write_rows(summary, summarise(rows, row["Model"], metric), summary_columns(row["Model"]))
 
