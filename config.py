@@ -18,6 +18,7 @@ from typing import Optional
 
 import yaml
 
+from dataloader import dataset_name
 from models import DETECTORS, EALGAN
 from models.core.settings import AUTO, IntOrAuto, base_type, doc, setting
 from models.utils.cli import str2bool
@@ -216,12 +217,17 @@ def layer(settings, path, known, parser):
 
 
 def settings_file(cli, settings):
-    """The YAML layered over the defaults: --config, else the dataset's (EAL-GAN) or model's."""
+    """The YAML layered over the defaults: --config, else the dataset's (EAL-GAN) or model's.
+
+    One rule however the data is named: the dataset's name is its file name without
+    the extension (as for the weights folder), so `--data_name data/glass.mat` and
+    `--data_name glass` both take configs/glass.yaml."""
     if cli.get("config"):
         return cli["config"]
     model = cli.get("model", settings["model"])
     if model == EALGAN.name:
-        return os.path.join(HERE, "configs", f"{cli.get('data_name', settings['data_name'])}.yaml")
+        return os.path.join(HERE, "configs",
+                            f"{dataset_name(cli.get('data_name', settings['data_name']))}.yaml")
     return os.path.join(HERE, "configs", "models", f"{model}.yaml")
 
 

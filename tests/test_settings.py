@@ -99,3 +99,12 @@ def test_models_import_only_lower_layers():
         for path in glob.glob(os.path.join(ROOT, "models", "**", "*.py"), recursive=True):
             top = {n.split(".")[0] for n in imports_of(path)}
             assert not top & {"dataloader", "preprocess", "config", "train_eval"}, path
+
+
+def test_a_dataset_given_as_a_file_takes_its_config_like_its_name():
+    by_name = vars(config.resolve_settings(["--data_name", "glass"]))
+    for given in ("data/glass.mat", os.path.join(ROOT, "data", "glass.mat"), "./glass.csv"):
+        by_file = vars(config.resolve_settings(["--data_name", given]))
+        assert {k: v for k, v in by_file.items() if k != "data_name"} == \
+            {k: v for k, v in by_name.items() if k != "data_name"}
+    assert by_name["lr_g"] != config.yaml_defaults()["lr_g"]   # glass.yaml is not the default
