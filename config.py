@@ -20,7 +20,9 @@ import yaml
 
 from dataloader import dataset_name
 from models import DETECTORS, EALGAN
+from models.core.detector import check_seed
 from models.core.settings import AUTO, IntOrAuto, base_type, doc, setting
+from models.utils import runtime
 from models.utils.cli import str2bool
 from models.utils.compile_cache import DEFAULT_DIR as DEFAULT_CACHE_DIR
 
@@ -52,7 +54,7 @@ class RunSettings:
         None, "CSV only: the label column (default: label/labels/y/class/outlier/anomaly).")
     device_target: str = run_setting("CPU", "CPU, GPU or Ascend.")
     device_id: int = run_setting(0, "Device number.")
-    threads: int = run_setting(2, "CPU kernel threads.")
+    threads: int = run_setting(runtime.DEFAULT_CPU_THREADS, "CPU kernel threads.")
     distributed: bool = run_setting(False, "A data-parallel worker of "
                                     "scripts/run_distributed_train.sh (msrun).")
     resume: bool = run_setting(False, "Evaluate weights_dir/DATASET instead of training.")
@@ -141,8 +143,11 @@ def optional_str(value):
 
 def seed_value(value):
     seed = whole_number(value)
-    if not 0 <= seed < 2 ** 32:
-        raise argparse.ArgumentTypeError(f"expected a seed in [0, 2**32 - 1], got {value!r}")
+    try:
+        check_seed(seed)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a seed in [0, 2**32 - 1], got {value!r}") \
+            from None
     return seed
 
 

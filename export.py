@@ -25,6 +25,7 @@ import tempfile
 import numpy as np
 
 from models import EALGAN
+from models.persistence import recorded_scaling
 from models.utils import runtime
 from models.utils.cli import run_command
 from models.utils.checkpoint import (CheckpointError, errors_name, folder_problem, read_meta,
@@ -58,14 +59,8 @@ class ScoringNetwork(nn.Cell):
 def scoring_network(weights):
     """The model in `weights` with its scaler, ready to export or call."""
     meta = read_meta(weights)
-    if "scaler" not in meta:
-        raise CheckpointError(f"{weights}/meta.json has no scaler entry (the scaling the model "
-                              "was trained behind, null for none); save the model again")
-    model = EALGAN.load(weights)
-    # A model saved from Python without a StandardScaler takes rows as they are.
-    scaler = meta.get("scaler") or {"mean": np.zeros(meta["n_features"]),
-                                    "scale": np.ones(meta["n_features"])}
-    return ScoringNetwork(model.networks_, scaler["mean"], scaler["scale"]), meta
+    scaler = recorded_scaling(meta, weights)
+    return ScoringNetwork(EALGAN.load(weights).networks_, scaler["mean"], scaler["scale"]), meta
 
 
 def export(weights, file_name, file_format="MINDIR"):

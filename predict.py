@@ -41,6 +41,7 @@ import scipy.sparse
 from dataloader import (LABEL_COLUMNS, DataError, first_row, header_names, numeric_column,
                         read_mat)
 from models import DETECTORS
+from models.persistence import recorded_scaling
 from models.utils import runtime
 from models.utils.cli import run_command, str2bool
 from models.utils.compile_cache import (DEFAULT_DIR as DEFAULT_CACHE_DIR, CompileCache,
@@ -69,15 +70,8 @@ def load_model(weights):
     meta = read_meta(weights)
     if meta.get("model") not in DETECTORS:
         raise PredictError(f"{weights}/meta.json names no known model ({meta.get('model')!r})")
-    if "scaler" not in meta:
-        raise PredictError(f"{weights}/meta.json has no scaler entry (the scaling the model "
-                           "was trained behind, null for none); save the model again")
-    model = DETECTORS[meta["model"]].load(weights)
-    if meta.get("scaler"):
-        scaler = Standardizer.from_dict(meta["scaler"])
-    else:
-        scaler = Standardizer(np.zeros(meta["n_features"]), np.ones(meta["n_features"]))
-    return model, scaler, meta
+    scaler = Standardizer.from_dict(recorded_scaling(meta, weights))
+    return DETECTORS[meta["model"]].load(weights), scaler, meta
 
 
 def _is_value(text):

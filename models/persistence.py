@@ -58,6 +58,17 @@ def standard_scaler(record, feature_names=None):
     return scaler
 
 
+def recorded_scaling(meta, directory):
+    """The {"mean", "scale"} a model folder records; the identity for "scaler": null (a
+    detector saved bare from Python); a folder without the entry is refused."""
+    if "scaler" not in meta:
+        raise CheckpointError(f"{directory}/meta.json has no scaler entry (the scaling the "
+                              "model was trained behind, null for none); save the model again")
+    if meta["scaler"]:
+        return meta["scaler"]
+    return {"mean": [0.0] * meta["n_features"], "scale": [1.0] * meta["n_features"]}
+
+
 def save_model(estimator, directory):
     """Save a fitted detector, or a fitted StandardScaler + detector pipeline, to `directory`.
 

@@ -10,11 +10,11 @@ import joblib
 import numpy as np
 import pytest
 
-from conftest import ROOT, flags, run_cli
+from conftest import ROOT, flags, run_cli, separable_data, write_mat
 from dataloader import load_table
 from models import EALGAN, load_model
 from models.utils.checkpoint import read_meta
-from preprocess import prepare
+from preprocess import PARTS, prepare, split_indices
 
 SEED = 44
 
@@ -27,7 +27,6 @@ def python_user(tmp_path_factory):
     installed `ealgan` package can be imported, and nothing configures
     MindSpore before the estimator does.
     """
-    from conftest import separable_data, write_mat
     work = tmp_path_factory.mktemp("python_user")
     (work / "data").mkdir()
     X, y = separable_data(rows=240, features=5)
@@ -37,8 +36,7 @@ def python_user(tmp_path_factory):
     assert trained.returncode == 0, trained.stderr
     table = load_table(str(work / "data" / "toy.mat"))
     data = prepare(table, SEED)
-    raw = {part: table.X[rows] for part, rows in
-           zip(("train", "val", "test"), _split_rows(table.y))}
+    raw = {part: table.X[rows] for part, rows in zip(PARTS, split_indices(table.y, SEED))}
     np.savez(work / "split.npz", **{f"X_{p}": data.X[p] for p in data.X},
              **{f"y_{p}": data.y[p] for p in data.y}, **{f"raw_{p}": raw[p] for p in raw})
     meta = read_meta(work / "weights" / "toy")
@@ -51,11 +49,6 @@ def python_user(tmp_path_factory):
                             cwd=outside, env=env, capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stderr[-3000:]
     return work, data, meta, json.loads((work / "process.json").read_text())
-
-
-def _split_rows(y):
-    from preprocess import split_indices
-    return split_indices(y, SEED)
 
 
 def test_a_fresh_process_fits_exactly_as_the_command_line(python_user):

@@ -199,9 +199,11 @@ class Detector(ClassifierMixin, BaseEstimator):
         if hasattr(config, "seed"):
             check_seed(config.seed)
         run = check_types(RuntimeSettings(**{name: params[name] for name in RUNTIME_FIELDS}))
-        for name, least in (("device_id", 0), ("threads", 1)):
-            if getattr(run, name) is not None and getattr(run, name) < least:
-                raise ValueError(f"{name} must be at least {least}, got {getattr(run, name)}")
+        try:   # None: the process's own, which configure() checked
+            runtime.check_device_settings(0 if run.device_id is None else run.device_id,
+                                          1 if run.threads is None else run.threads)
+        except runtime.DeviceError as err:
+            raise ValueError(str(err)) from None
         if run.verbose not in (0, 1, 2):
             raise ValueError(f"verbose must be 0, 1 or 2, got {run.verbose}")
         return config.validate(), run
@@ -379,14 +381,7 @@ class Detector(ClassifierMixin, BaseEstimator):
         fitted = dict(self.__dict__)
         self._rebuild()
         self.__dict__.update(fitted)   # building draws fresh generators: keep the fitted values
-        for param in self.networks_.get_parameters():
-            if param.name not in parameters or parameters[param.name].shape != param.shape:
-                raise ValueError(f"the pickled {self.label} model does not fit its networks "
-                                 f"({param.name})")
-            param.set_data(Tensor(parameters[param.name]))
-        missing = sorted(set(parameters) - {p.name for p in self.networks_.get_parameters()})
-        if missing:
-            raise ValueError(f"the pickled {self.label} model has unknown parameters {missing}")
+        checkpoint.fill_cell(self.networks_, parameters, f"the pickled {self.label} model")
 
 
 def document(detector_class, summary, attributes, extra=""):

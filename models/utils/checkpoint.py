@@ -231,16 +231,25 @@ def load_cell(cell, directory, name):
         saved = ms.load_checkpoint(path)
     except (RuntimeError, ValueError) as err:
         raise CheckpointError(f"{path} is not a readable MindSpore checkpoint") from err
+    fill_cell(cell, saved, path)
+
+
+def fill_cell(cell, saved, source):
+    """Set every parameter of `cell` from `saved` (name -> Parameter, Tensor or array);
+    names and shapes must match exactly.  `source` names where they came from."""
     for param in cell.get_parameters():
         if param.name not in saved:
-            raise CheckpointError(f"{path} has no parameter {param.name}")
+            raise CheckpointError(f"{source} has no parameter {param.name}")
         if tuple(saved[param.name].shape) != tuple(param.shape):
-            raise CheckpointError(f"{path} holds {param.name} with shape "
+            raise CheckpointError(f"{source} holds {param.name} with shape "
                                   f"{tuple(saved[param.name].shape)}, the model expects "
                                   f"{tuple(param.shape)}")
+    saved = {name: value if isinstance(value, ms.Parameter)
+             else ms.Parameter(ms.Tensor(value), name=name) for name, value in saved.items()}
     missing, unused = ms.load_param_into_net(cell, saved, strict_load=True)
     if missing or unused:
-        raise CheckpointError(f"{path} does not fit the model: missing {missing}, unused {unused}")
+        raise CheckpointError(f"{source} does not fit the model: missing {missing}, "
+                              f"unused {unused}")
 
 
 def history_texts(history):

@@ -24,6 +24,10 @@ class DeviceError(RuntimeError):
     """The requested device cannot be used in this installation."""
 
 
+class RuntimeAlreadyStarted(DeviceError):
+    """MindSpore ran kernels before configure(): its device and thread pool are fixed."""
+
+
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
@@ -131,11 +135,12 @@ def configure(device_target="CPU", device_id=0, threads=DEFAULT_CPU_THREADS):
             # small kernel ~40x slower.  A fixed count also fixes reduction order.
             ms.device_context.cpu.op_tuning.threads_num(int(threads))
     except RuntimeError as err:   # MindSpore ran kernels before: its runtime is fixed
-        _configured = wanted
-        raise DeviceError(f"MindSpore already ran in this process before it could be set to "
-                          f"{describe(wanted)}, so it keeps its own device and thread settings "
-                          "(slower, and scores can differ from the command line's); fit or "
-                          "load the model before any other MindSpore work") from err
+        _configured = wanted      # nothing more can be set in this process
+        raise RuntimeAlreadyStarted(
+            f"MindSpore already ran in this process before it could be set to "
+            f"{describe(wanted)}, so it keeps its own device and thread settings (slower, and "
+            "scores can differ from the command line's); fit or load the model before any "
+            "other MindSpore work") from err
     _configured = wanted
 
 
@@ -164,10 +169,7 @@ def ensure(device_target=None, device_id=None, threads=None):
         defaults = ("CPU", 0, DEFAULT_CPU_THREADS)
         try:
             configure(*(d if r is None else r for r, d in zip(requested, defaults)))
-        except DeviceError as err:
-            if _configured is None:   # a bad or unavailable setting
-                raise
-            # MindSpore ran before: it computes in graph mode on its own pool
+        except RuntimeAlreadyStarted as err:   # it computes in graph mode on its own pool
             warnings.warn(str(err), RuntimeWarning, stacklevel=3)
         return _configured
     clashes = [f"{name}={value!r}" for name, value, current in
