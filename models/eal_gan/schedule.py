@@ -11,7 +11,8 @@ to choose from and a tiny table does not run for ever.  Explicit numbers
 """
 import math
 
-AUTO = "auto"
+from ..core.settings import AUTO
+
 BATCHES_PER_EPOCH = 32
 MIN_BATCH, MAX_BATCH = 16, 256
 MIN_EPOCHS, MAX_EPOCHS = 20, 200
