@@ -66,6 +66,7 @@ def measure(dataset, batch, modes, steps, epochs):
     from models.utils import runtime
     from mindspore import Tensor
     from dataloader import load_table, resolve_data_file
+    from models.eal_gan.graphs import TrainingGraphs
     from models.eal_gan.trainer import EpochLoop, NoiseStream
     from tests.reference.unfused import UnfusedTrainer, split_members
     from preprocess import prepare
@@ -78,7 +79,9 @@ def measure(dataset, batch, modes, steps, epochs):
     model = EALGAN.from_config(model_config(args))
     model.config_ = dataclasses.replace(model.config, max_epochs=max(epochs, 1))
     rngs = model._build(X.shape[1])
-    loop = EpochLoop(model.generator_, model.discriminators_, model.member_lr_, model.config_, rngs)
+    graphs = TrainingGraphs(model.generator_, model.discriminators_, model.config_, 1)
+    graphs.load(model.networks_, model.member_lr_, model.config_.lr_g)
+    loop = EpochLoop(graphs, model.config_, rngs)
     batch = min(batch, len(X))
     rng = np.random.default_rng(0)
     noise = NoiseStream(np.random.default_rng(1), batch, model.config_.dim_z)

@@ -166,7 +166,7 @@ def test_mindspore_used_before_the_estimator_is_said():
         import numpy as np
         import ealgan
         import mindspore as ms
-        ms.ops.add(ms.Tensor(np.ones(2)), 1)    # the runtime starts with MindSpore's defaults
+        ms.ops.add(ms.Tensor(np.ones(2)), 1).asnumpy()   # MindSpore runs with its defaults
         rng = np.random.default_rng(0)
         X, y = rng.normal(size=(120, 3)), np.r_[np.ones(12), np.zeros(108)]
         with warnings.catch_warnings(record=True) as caught:

@@ -31,7 +31,9 @@ class StackedAdam(nn.Cell):
         self.params = ParameterTuple(params)
         rates = np.atleast_1d(np.asarray(lr, dtype=np.float32))
         self.members = len(rates)
-        self.lr = Tensor(rates.reshape(-1, 1))
+        # A parameter, not a constant folded into the graph: a compiled step can then
+        # train another fit of the same shapes with other rates (reset()).
+        self.lr = Parameter(Tensor(rates.reshape(-1, 1)), name=f"{name}.lr", requires_grad=False)
         self.shapes = tuple(p.shape for p in self.params)
         self.sizes = tuple(int(np.prod(s)) // self.members for s in self.shapes)
         state = np.zeros((self.members, sum(self.sizes)), dtype=np.float32)
@@ -41,6 +43,15 @@ class StackedAdam(nn.Cell):
         self.eps = float(eps)
         self.step = Parameter(Tensor(0.0, mstype.float32), name=f"{name}.step",
                               requires_grad=False)
+
+    def reset(self, lr):
+        """Start again from step 0 with rates `lr` (one per member, or one for all)."""
+        rates = np.broadcast_to(np.asarray(lr, dtype=np.float32).reshape(-1, 1), self.lr.shape)
+        self.lr.set_data(Tensor(np.ascontiguousarray(rates)))
+        zeros = np.zeros(self.exp_avg.shape, dtype=np.float32)
+        self.exp_avg.set_data(Tensor(zeros))
+        self.exp_avg_sq.set_data(Tensor(zeros.copy()))
+        self.step.set_data(Tensor(0.0, mstype.float32))
 
     def construct(self, grads):
         grad = ops.concat([g.reshape(self.members, -1) for g in grads], 1)

@@ -8,10 +8,11 @@ from ..core.detector import (Detector, TrainingDiverged, check_learning_rates,
                              check_validation_fraction, document, keyword_init, score_in_chunks)
 from ..core.settings import IntOrAuto, setting
 from ..utils import runtime
-from . import memory, schedule, tuning
+from . import graphs, memory, schedule, tuning
 from .networks import ACTIVATIONS, INIT_TYPES, DiscriminatorEnsemble, EALGANNetworks, Generator
 from .selection import SELECTION_METRICS, SELECTION_TIES
-from .trainer import EpochLoop
+from ..utils.checkpoint import fill_cell
+from .trainer import EpochLoop, snapshot
 
 
 @dataclasses.dataclass
@@ -20,23 +21,25 @@ class EALGANConfig:
 
     The defaults are tuning.DEFAULT_CANDIDATE's settings (configs/default.yaml
     says why); configs/default.yaml repeats them for the command line, and a
-    test holds the two equal.
+    test holds the two equal.  Settings marked in_graph=False set only values
+    or the training loop, never what is compiled: fits that differ only in
+    them share compiled graphs (graphs.py).
     """
 
     max_epochs: IntOrAuto = setting(
         schedule.AUTO, 'Training epochs; "auto": the epochs that spend train_steps optimiser '
-        "steps (20-200).")
+        "steps (20-200).", in_graph=False)
     batch_size: IntOrAuto = setting(
         schedule.AUTO, 'Rows per step, at most the training rows; "auto": about 32 batches '
-        "per epoch, a power of two in [16, 256].")
-    train_steps: int = setting(3000, 'Step budget behind max_epochs="auto".')
-    lr_g: float = setting(0.005, "Generator learning rate (Adam).")
+        "per epoch, a power of two in [16, 256].", in_graph=False)
+    train_steps: int = setting(3000, 'Step budget behind max_epochs="auto".', in_graph=False)
+    lr_g: float = setting(0.005, "Generator learning rate (Adam).", in_graph=False)
     lr_d: float = setting(0.005, "Discriminator learning rate: member i draws its own from "
-                          "U[lr_d, 5 lr_d].")
+                          "U[lr_d, 5 lr_d].", in_graph=False)
     active_rate: float = setting(1.0, "Share of each batch whose labels the discriminators "
                                  "query (active learning), in (0, 1].")
     shuffle: bool = setting(True, "Reshuffle the training rows every epoch; False: one fixed "
-                            "order, as the authors' loop trains.")
+                            "order, as the authors' loop trains.", in_graph=False)
     dim_z: int = setting(128, "Size of the generator's noise input.")
     dis_layer: int = setting(1, "Extra hidden layers of each discriminator.")
     gen_layer: int = setting(2, "Hidden layers of the generator.")
@@ -44,24 +47,25 @@ class EALGANConfig:
     dis_activation_func: str = setting("relu", "Activation after the discriminators' extra "
                                        "layers.", choices=tuple(ACTIVATIONS))
     init_type: str = setting("N02", "Weight initialisation: N(0, 0.02), orthogonal or Xavier.",
-                             choices=INIT_TYPES)
+                             choices=INIT_TYPES, in_graph=False)
     SN_used: bool = setting(False, "Spectral normalisation of every Dense weight.")
     SN_generator_hidden: bool = setting(True, "With SN_used, also the generator's middle "
                                         "layers (False: the authors' plain middle layers).")
     select_metric: str = setting("auc_gmean", "How epochs are ranked on validation.",
-                                 choices=SELECTION_METRICS)
+                                 choices=SELECTION_METRICS, in_graph=False)
     select_top_k: int = setting(10, "The k best epochs on validation are kept; their "
-                                "ensembles are averaged.")
+                                "ensembles are averaged.", in_graph=False)
     select_ties: str = setting("confidence", "Epochs still tied go to the lower validation "
                                "balanced log-loss (confidence) or to the earlier epoch.",
-                               choices=SELECTION_TIES)
+                               choices=SELECTION_TIES, in_graph=False)
     tune: bool = setting(False, "Choose the settings among tuning.CANDIDATES on validation, "
-                         "then refit with the winner.")
-    tune_seeds: int = setting(2, "Training seeds per candidate when tuning.")
+                         "then refit with the winner.", in_graph=False)
+    tune_seeds: int = setting(2, "Training seeds per candidate when tuning.", in_graph=False)
     validation_fraction: float = setting(0.25, "Stratified share of (X, y) that fit() holds "
-                                         "out to choose epochs when no X_val is given; 0: none.")
+                                         "out to choose epochs when no X_val is given; 0: "
+                                         "none.", in_graph=False)
     seed: int = setting(42, "Seeds everything random: initial weights, member learning rates, "
-                        "shuffles, noise, the held-out validation part.")
+                        "shuffles, noise, the held-out validation part.", in_graph=False)
 
     def validate(self):
         positive = ("train_steps", "ensemble_num", "select_top_k", "tune_seeds")
@@ -93,14 +97,18 @@ class EALGAN(Detector):
         cfg = self.config_
         rngs = runtime.seeded_generators(cfg.seed, ("init", "member_lr", "shuffle", "noise"))
         self.n_features_in_ = int(n_features)
-        self.generator_ = Generator(rngs["init"], n_features, cfg.dim_z, cfg.gen_layer,
-                                   cfg.init_type, cfg.SN_used, cfg.SN_generator_hidden)
+        self.generator_ = self._generator(rngs["init"])
         self.discriminators_ = self._discriminators(rngs["init"], snapshots)
         # Each member keeps one learning rate drawn from U[lr_d, 5 lr_d], as in the paper.
         self.member_lr_ = rngs["member_lr"].uniform(cfg.lr_d, 5 * cfg.lr_d, cfg.ensemble_num)
         # Fixes the parameter names (generator.*, discriminators.*) and scores rows.
         self.networks_ = EALGANNetworks(self.generator_, self.discriminators_)
         return rngs
+
+    def _generator(self, rng):
+        cfg = self.config_
+        return Generator(rng, self.n_features_in_, cfg.dim_z, cfg.gen_layer, cfg.init_type,
+                         cfg.SN_used, cfg.SN_generator_hidden)
 
     def _discriminators(self, rng, snapshots):
         cfg = self.config_
@@ -121,9 +129,8 @@ class EALGAN(Detector):
             rngs["noise"] = np.random.default_rng([self.config_.seed, rank, workers])
         run_config = dataclasses.replace(self.config_, batch_size=self.batch_size_,
                                          max_epochs=self.max_epochs_)
-        loop = EpochLoop(self.generator_, self.discriminators_, self.member_lr_, run_config, rngs,
-                         (rank, workers))
-        self.history_, kept = loop.run(X, y, X_val, y_val, self._score, on_epoch)
+        self.history_, kept, loop = self._train(run_config, rngs, (rank, workers),
+                                                (X, y, X_val, y_val), on_epoch)
         if rank != 0:   # a follower's parameters equal worker 0's, which selects and saves
             return self
         # epochs x validation rows: what the selection rules are compared on
@@ -139,6 +146,24 @@ class EALGAN(Detector):
         if len(kept.items()) > 1:
             self._merge_snapshots(kept.items())
         return self
+
+    def _train(self, run_config, rngs, shard, parts, on_epoch):
+        """Run the epoch loop on pooled training graphs of these shapes (graphs.py), then
+        fill this model's own networks with the best epoch's values."""
+        X = parts[0]
+        rows = -(-min(run_config.batch_size, len(X)) // shard[1])
+        key = graphs.graph_key(run_config, X.shape[1], rows, shard[1])
+        training = graphs.borrow(key, lambda: graphs.TrainingGraphs(
+            self._generator(np.random.default_rng(0)),
+            self._discriminators(np.random.default_rng(0), 1), run_config, shard[1]))
+        training.load(self.networks_, self.member_lr_, run_config.lr_g)
+        loop = EpochLoop(training, run_config, rngs, shard)
+        try:
+            history, kept = loop.run(*parts, _scorer(training.networks), on_epoch)
+        finally:  # a failed fit's graphs are still good: load() resets every value
+            graphs.give_back(key, training)
+        fill_cell(self.networks_, snapshot([training.networks]), "the trained networks")
+        return history, kept, loop
 
     def _fit_tuned(self, X, y, X_val, y_val, on_epoch):
         """Choose the candidate settings that validate best (tuning.py), then refit with them."""
@@ -168,7 +193,7 @@ class EALGAN(Detector):
 
     def _score(self, X):
         """Ensemble mean of the auxiliary heads' P(anomaly), one value per row."""
-        return score_in_chunks(lambda x: self.networks_(x).asnumpy(), X)
+        return _scorer(self.networks_)(X)
 
     def _rebuild(self):
         self._build(self.n_features_in_, len(self.snapshot_epochs_))
@@ -213,6 +238,11 @@ class EALGAN(Detector):
         model.max_epochs_ = meta.get("max_epochs", config.max_epochs)
         model.labels_queried_ = meta.get("labels_queried")
         return model
+
+
+def _scorer(networks):
+    """Rows -> ensemble scores with `networks` (an EALGANNetworks)."""
+    return lambda X: score_in_chunks(lambda x: networks(x).asnumpy(), X)
 
 
 document(EALGAN, """Conditional GAN with an actively trained ensemble of discriminators.

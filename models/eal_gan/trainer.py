@@ -165,12 +165,10 @@ class EpochLoop:
     by AUC alone); without validation data the last k epochs are kept.
     """
 
-    def __init__(self, generator, discriminators, member_lr, config, rngs, shard=(0, 1)):
-        self.cells = (generator, discriminators)
+    def __init__(self, graphs, config, rngs, shard=(0, 1)):
+        self.cells = (graphs.generator, graphs.discriminators)
         self.rank, self.workers = shard
-        self.d_step = DiscriminatorStep(generator, discriminators, member_lr,
-                                        query_all=config.active_rate >= 1, workers=self.workers)
-        self.g_step = GeneratorStep(generator, discriminators, config.lr_g, workers=self.workers)
+        self.d_step, self.g_step = graphs.d_step, graphs.g_step
         self.config = config
         self.shuffle_rng, self.noise_rng = rngs["shuffle"], rngs["noise"]
         self.iterations = 0

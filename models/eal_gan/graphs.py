@@ -1,0 +1,79 @@
+"""Compiled training graphs shared by the fits of one process.
+
+MindSpore compiles a graph for each cell instance, so a fit that builds new
+cells compiles its D step, G step and scoring graphs again although an
+earlier fit of the same shapes compiled the same graphs: 7-9 s of every
+fit of a small table here, more than the training itself on glass.
+
+A fit borrows from this pool a set of training cells of its shapes, loads
+its own initial parameters and learning rates into them, trains, and hands
+the set back; the estimator keeps cells of its own, filled with the trained
+values.  Nothing that differs between such fits is compiled into the
+graphs (learning rates and Adam's state are parameters), so a borrowed set
+trains exactly as a fresh one, bit for bit (tests/test_graph_pool.py).
+
+A set is out of the pool while a fit uses it, so fits in several threads
+never share one; the pool keeps the POOL_SIZE most recently returned sets.
+"""
+import collections
+import dataclasses
+import threading
+
+import numpy as np
+
+from ..utils.checkpoint import fill_cell
+from .networks import EALGANNetworks
+from .trainer import DiscriminatorStep, GeneratorStep, snapshot
+
+POOL_SIZE = 8
+_pool = collections.OrderedDict()
+_lock = threading.Lock()
+
+
+def graph_key(config, n_features, shard_rows, workers):
+    """What fixes the compiled graphs of a fit: every setting but those declared
+    `in_graph=False` (models/eal_gan/estimator.py), the features, the rows of a step."""
+    settings = {field.name: getattr(config, field.name) for field in dataclasses.fields(config)
+                if field.metadata.get("in_graph", True)}
+    return repr((sorted(settings.items()), int(n_features), int(shard_rows), int(workers)))
+
+
+class TrainingGraphs:
+    """A generator, discriminators and the compiled steps that train them."""
+
+    def __init__(self, generator, discriminators, config, workers):
+        self.generator, self.discriminators = generator, discriminators
+        # Fixes the parameter names (generator.*, discriminators.*) as the estimator's own
+        # networks have them, and scores rows during training.
+        self.networks = EALGANNetworks(generator, discriminators)
+        self.d_step = DiscriminatorStep(generator, discriminators, np.ones(config.ensemble_num),
+                                        query_all=config.active_rate >= 1, workers=workers)
+        self.g_step = GeneratorStep(generator, discriminators, 1.0, workers=workers)
+
+    def load(self, networks, member_lr, lr_g):
+        """Start a fit: `networks`' parameter values, these learning rates, Adam at step 0."""
+        fill_cell(self.networks, snapshot([networks]), "the fit's initial networks")
+        self.d_step.optimizer.reset(member_lr)
+        self.g_step.optimizer.reset(lr_g)
+
+
+def borrow(key, build):
+    """The pooled set under `key` (taken out of the pool), or a new one from build()."""
+    with _lock:
+        graphs = _pool.pop(key, None)
+    return graphs if graphs is not None else build()
+
+
+def give_back(key, graphs):
+    """Return a set to the pool; the least recently returned beyond POOL_SIZE are dropped."""
+    with _lock:
+        _pool[key] = graphs
+        _pool.move_to_end(key)
+        while len(_pool) > POOL_SIZE:
+            _pool.popitem(last=False)
+
+
+def clear():
+    """Drop every pooled set (their compiled graphs go with them)."""
+    with _lock:
+        _pool.clear()
