@@ -100,6 +100,30 @@ def read_csv(path):
         return list(csv.DictReader(handle))
 
 
+# -- the fast default and the full suite ------------------------------------------
+
+SLOW_REASON = "slow end-to-end test: bash scripts/run_tests.sh --full runs it (CI does)"
+
+
+def pytest_addoption(parser):
+    parser.addoption("--full", action="store_true",
+                     help="also run the tests marked slow (whole commands, msrun, "
+                          "scikit-learn's estimator checks)")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: an end-to-end test left out of the fast "
+                                       "default; --full runs it")
+
+
+def skip_slow_tests(config, items):
+    if config.getoption("--full"):
+        return
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(pytest.mark.skip(reason=SLOW_REASON))
+
+
 # -- one compile cache for the whole test process (models/utils/compile_cache.py) --
 
 def pytest_collection_modifyitems(session, config, items):
@@ -110,7 +134,9 @@ def pytest_collection_modifyitems(session, config, items):
     code.  EALGAN_TEST_COMPILE_CACHE=0 runs without it, and so does a
     pytest-xdist worker; either way later caches in this process (commands
     called from tests) are off.
+    Also leaves the slow tests out unless --full is given.
     """
+    skip_slow_tests(config, items)
     # Under pytest-xdist a worker's share of the tests changes from run to run.
     enabled = os.environ.get("EALGAN_TEST_COMPILE_CACHE", "1") != "0" \
         and "PYTEST_XDIST_WORKER" not in os.environ

@@ -501,6 +501,7 @@ def entries(ws):
                   for dirpath, dirs, files in os.walk(ws / folder) for name in dirs + files)
 
 
+@pytest.mark.slow
 def test_sigterm_during_training_leaves_nothing_behind(workspace):
     before, listed = snapshot(workspace), entries(workspace)
     process = subprocess.Popen(
@@ -675,6 +676,7 @@ def test_resume_on_the_training_data_needs_no_hash(workspace, capsys):
     assert train_eval.main(train_flags(workspace, "--data_name", "toy", "--resume", "True")) == 0
 
 
+@pytest.mark.slow
 def test_overwrite_replaces_a_model_trained_on_other_data(workspace, capsys):
     saved_meta(workspace, {"data_file": "toy.mat", "data_sha256": "0" * 64})
     results_row(workspace, samples=300)
@@ -731,6 +733,7 @@ def test_a_flipped_byte_in_a_saved_file_is_refused(model_dir, tmp_path, capsys, 
     assert sorted(os.listdir(tmp_path)) == before
 
 
+@pytest.mark.slow
 def test_a_save_removes_staging_left_by_a_killed_process(workspace):
     weights, results = workspace / "weights", workspace / "results"
     weights.mkdir()
@@ -749,6 +752,7 @@ def test_a_save_removes_staging_left_by_a_killed_process(workspace):
     assert fresh.is_dir()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("umask", [0o022, 0o027])
 def test_written_files_follow_the_umask(workspace, tmp_path, capsys, umask):
     """tempfile's 0600 / 0700 and MindSpore's 0400 used to reach the user's folders."""
@@ -771,6 +775,7 @@ def test_written_files_follow_the_umask(workspace, tmp_path, capsys, umask):
     assert modes == want
 
 
+@pytest.mark.slow
 def test_rows_and_weights_record_how_they_were_made(workspace):
     """runs.csv of the shipped shape (no provenance columns) is read, extended, and its
     old rows keep their values with empty provenance."""
@@ -821,6 +826,7 @@ SIGNAL_CASES = [
 
 @pytest.mark.parametrize("signals,when", [case[1:] for case in SIGNAL_CASES],
                          ids=[case[0] for case in SIGNAL_CASES])
+@pytest.mark.slow
 def test_signals_exit_128_plus_the_first_with_one_line(workspace, signals, when):
     """MindSpore answered SIGINT with a SIGTERM to itself (exit 143), and a second signal,
     or one during the imports, gave a traceback."""
@@ -850,6 +856,7 @@ def test_a_signal_as_the_run_ends_changes_nothing_it_wrote(workspace):
     assert os.path.isfile(workspace / "weights" / "toy" / "meta.json")
 
 
+@pytest.mark.slow
 def test_a_run_waiting_for_the_results_lock_says_so_and_can_be_interrupted(workspace):
     import fcntl
     before = snapshot(workspace)

@@ -44,6 +44,7 @@ def test_bad_settings(workspace, extra, match):
     assert_clean_failure(run_cli(*flags(workspace, *extra)), workspace, before, match)
 
 
+@pytest.mark.slow
 def test_train_resume_and_reproduce(workspace):
     first = run_cli(*flags(workspace, "--data_name", "toy", "--resume", "False", "--seed", 5))
     assert first.returncode == 0, first.stderr

@@ -1,11 +1,14 @@
 """train_eval.py --model for the other detectors, and the figures it draws."""
 import json
 
+import pytest
+
 from conftest import assert_clean_failure, flags, read_csv, run_cli, snapshot
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
 
+@pytest.mark.slow
 def test_autoencoder_train_evaluate_and_figures(workspace):
     trained = run_cli(*flags(workspace, "--data_name", "toy", "--model", "ae", "--plots", "True"))
     assert trained.returncode == 0, trained.stderr

@@ -25,6 +25,7 @@ def fingerprint(ws, dataset="toy"):
                      and k != "train_seconds"}
 
 
+@pytest.mark.slow
 def test_cached_runs_equal_uncached_runs_after_a_rerun_a_seed_and_a_shape(workspace, tmp_path):
     """The failure this guards against: MindSpore names cached graphs by compile order
     only, so a second seed in the same folder used to load the first seed's constants."""
@@ -130,6 +131,7 @@ def test_prune_keeps_the_most_recently_used(tmp_path):
     assert sorted(os.listdir(tmp_path)) == ["middle", "newest"]
 
 
+@pytest.mark.slow
 def test_predict_models_that_differ_only_in_kept_epochs_get_their_own_graphs(workspace,
                                                                               tmp_path):
     """Two models with the same settings, one keeping 2 snapshot epochs and one 3: the

@@ -113,6 +113,7 @@ def test_ganomaly_score_is_numpy_latent_distance():
 
 @pytest.mark.parametrize("detector,epochs", [(AutoEncoder, 20), (VAE, 20), (GANomaly, 50),
                                              (EGBAD, 20), (AnoGAN, 30)])
+@pytest.mark.slow
 def test_short_training_finds_the_anomaly_cluster(detector, epochs, tmp_path):
     X, y = separable_data(rows=800, features=6, seed=1)
     X_val, y_val = separable_data(rows=300, features=6, seed=2)

@@ -62,6 +62,7 @@ def test_family_predict_proba_is_the_training_range_scaled_score():
     np.testing.assert_array_equal(model.labels_, model.decision_scores_ >= model.threshold_)
 
 
+@pytest.mark.slow
 def test_pipeline_fits_and_scores_in_cross_validation():
     X, y = separable_data(rows=450, features=5, seed=23)
     X = 100.0 * X + 7.0   # far from standard scale: the scaler matters
@@ -71,6 +72,7 @@ def test_pipeline_fits_and_scores_in_cross_validation():
     assert scores.shape == (3,) and scores.min() >= 0.9
 
 
+@pytest.mark.slow
 def test_estimator_reproduces_train_eval_bit_for_bit(workspace):
     trained = run_cli(*flags(workspace, "--data_name", "toy", "--seed", 44))
     assert trained.returncode == 0, trained.stderr

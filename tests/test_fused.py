@@ -8,7 +8,8 @@ from models.eal_gan.trainer import DiscriminatorStep, GeneratorStep
 from tests.reference.unfused import UnfusedTrainer, split_members
 
 
-@pytest.mark.parametrize("active_rate,spectral", [(1.0, False), (0.4, True)])
+@pytest.mark.parametrize("active_rate,spectral",
+                         [(1.0, False), pytest.param(0.4, True, marks=pytest.mark.slow)])
 def test_fused_step_equals_member_by_member(active_rate, spectral):
     settings = dict(ensemble_num=3, dim_z=8, batch_size=32, active_rate=active_rate,
                     SN_used=spectral, dis_activation_func="tanh", seed=3, lr_g=0.001,

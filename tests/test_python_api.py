@@ -51,6 +51,7 @@ def python_user(tmp_path_factory):
     return work, data, meta, json.loads((work / "process.json").read_text())
 
 
+@pytest.mark.slow
 def test_a_fresh_process_fits_exactly_as_the_command_line(python_user):
     work, data, meta, process = python_user
     assert process["graph_mode"] and process["runtime"] == ["CPU", 0, 2]

@@ -218,6 +218,7 @@ def test_candidates_tied_on_validation_go_to_the_default_settings():
                tuning.candidate_settings(default, name).items())
 
 
+@pytest.mark.slow
 def test_tuned_fit_saves_its_choice(tmp_path):
     X, y = separable_data(rows=160, features=4, seed=12)
     X_val, y_val = separable_data(rows=120, features=4, seed=13)

@@ -43,6 +43,7 @@ def _name(check):
     return getattr(function, "__name__", "check") + (f"({arguments})" if arguments else "")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("estimator,check", checks())
 def test_scikit_learn_estimator_checks(estimator, check):
     check(estimator)

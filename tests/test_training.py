@@ -10,6 +10,7 @@ from models.utils.metrics import auc_score, gmean_score
 from preprocess import prepare
 
 
+@pytest.mark.slow
 def test_separable_synthetic_set():
     X, y = separable_data(rows=800, features=6, seed=1)
     X_val, y_val = separable_data(rows=300, features=6, seed=2)
@@ -20,6 +21,7 @@ def test_separable_synthetic_set():
     assert gmean_score(y_test, scores) >= 0.9
 
 
+@pytest.mark.slow
 def test_cardio_ten_epochs():
     data = prepare(load_table(odds_file("cardio")), 42)
     model = EALGAN(max_epochs=10, batch_size=128, **PORT_SETTINGS)
@@ -43,6 +45,7 @@ def test_selected_epoch_is_restored_and_chosen_on_validation():
     assert gmean_score(y_val, scores) == history[best]["val_gmean"]
 
 
+@pytest.mark.slow
 def test_same_seed_same_scores_other_seed_other_scores():
     X, y = separable_data(rows=300, features=5, seed=6)
     settings = dict(max_epochs=3, batch_size=64, ensemble_num=3)
