@@ -4,6 +4,7 @@
     .venv/bin/python scripts/benchmark.py --commands [--official_code PATH]
     .venv/bin/python scripts/benchmark.py --distributed [--rows 1000000]
     .venv/bin/python scripts/benchmark.py --python [--dataset glass]
+    .venv/bin/python scripts/benchmark.py --against REV [--sets glass,cardio,shuttle]
 
 --python fits EAL-GAN on one dataset twice, each in a fresh process without
 the compile cache: with train_eval.py, and from Python with the installed
@@ -31,7 +32,15 @@ the speed-up and scaling efficiency of the two workers, and the
 communication and waiting cost per step: a two-worker step minus a
 one-thread half-batch step.
 
-Without --commands or --distributed:
+--against REV measures this checkout and a temporary git worktree of REV
+(a commit, e.g. HEAD~1) one after the other, each with its own code and
+scripts: the step milliseconds at batch 16, 128 and 2048 (`--one`, each in
+a fresh process), and whole `train_eval.py` commands on --sets with their
+shipped configs, without the compile cache and again with a warm cache,
+plus glass with --tune True (every candidate fit, then the refit).  It
+prints both and their ratio (REV / this checkout: above 1 is faster here).
+
+Without --commands, --distributed or --against:
 
 For shuttle (batch 2048 and 256) and cardio (batch 128), each case in fresh
 processes: compile time (first D+G step), median milliseconds per training
@@ -165,10 +174,10 @@ COMMAND_SETS = ("glass", "cardio", "shuttle")
 PARITY_EPOCHS = 30
 
 
-def timed(command, env=None):
+def timed(command, env=None, cwd=ROOT):
     """Seconds of a whole command, from process start to exit."""
     started = time.perf_counter()
-    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True,
+    done = subprocess.run(command, cwd=cwd, capture_output=True, text=True,
                           env={**os.environ, **(env or {})})
     if done.returncode != 0:
         sys.exit(f"benchmark command failed: {' '.join(command)}\n{done.stdout}{done.stderr}")
@@ -240,6 +249,66 @@ def parity_against_authors(official_code):
     print(f"| whole command s | {ours:.1f} | {theirs:.1f} | {theirs / ours:.1f}x |")
     print(f"| seconds per epoch | {ours_epoch:.3f} | {theirs_epoch:.3f} | "
           f"{theirs_epoch / ours_epoch:.1f}x |")
+
+
+AGAINST_STEPS = (("cardio", 16), ("cardio", 128), ("shuttle", 2048))
+
+
+def against_report(rev, sets):
+    import tempfile
+    with tempfile.TemporaryDirectory() as folder:
+        base = os.path.join(folder, "base")
+        subprocess.run(["git", "-C", ROOT, "worktree", "add", "--detach", "-q", base, rev],
+                       check=True)
+        try:
+            os.symlink(os.path.join(ROOT, ".venv"), os.path.join(base, ".venv"))
+            for name in os.listdir(os.path.join(ROOT, "data")):
+                if name.endswith(".mat"):
+                    os.symlink(os.path.join(ROOT, "data", name), os.path.join(base, "data", name))
+            print(f"This checkout against {rev} (CPU, {os.cpu_count()} cores, 2 kernel threads; "
+                  f"each measurement taken in both, one after the other)")
+            print(f"| measurement | {rev} | this checkout | ratio |")
+            print("|---|---|---|---|")
+            for dataset, batch in AGAINST_STEPS:
+                old, new = (step_ms(tree, dataset, batch) for tree in (base, ROOT))
+                print_pair(f"{dataset} step ms, batch {batch}", old, new)
+            for dataset in sets:
+                for label, extra in (("no cache", ("--compile_cache", "False")),
+                                     ("warm cache", ())):
+                    old, new = (command_seconds(tree, folder, dataset, extra)
+                                for tree in (base, ROOT))
+                    print_pair(f"{dataset} command s, {label}", old, new)
+            extra = ("--compile_cache", "False", "--tune", "True")
+            old, new = (command_seconds(tree, folder, "glass", extra) for tree in (base, ROOT))
+            print_pair("glass --tune True command s", old, new)
+        finally:
+            subprocess.run(["git", "-C", ROOT, "worktree", "remove", "--force", base],
+                           check=False)
+
+
+def print_pair(label, old, new):
+    print(f"| {label} | {old:.1f} | {new:.1f} | {old / new:.2f}x |", flush=True)
+
+
+def step_ms(tree, dataset, batch):
+    """The median fused step of `tree`'s own benchmark, in a fresh process."""
+    command = [sys.executable, os.path.join(tree, "scripts", "benchmark.py"), "--one", dataset,
+               str(batch), "fused", "--steps", "100", "--epochs", "0"]
+    done = subprocess.run(command, capture_output=True, text=True, cwd=tree)
+    if done.returncode != 0:
+        sys.exit(f"error: the step benchmark failed in {tree}:\n{done.stderr}")
+    return json.loads(done.stdout.strip().splitlines()[-1])["fused_step_ms"]
+
+
+def command_seconds(tree, folder, dataset, extra):
+    """Seconds of `tree`'s train_eval.py on dataset; with the cache on, of a second run."""
+    workdir = os.path.join(folder, os.path.basename(tree) + "_" + dataset)
+    command = [sys.executable, os.path.join(tree, "train_eval.py"), "--data_name", dataset,
+               *quiet_outputs(workdir), "--overwrite", "True",
+               "--compile_cache_dir", os.path.join(workdir, "cache"), *extra]
+    if "--compile_cache" not in extra:
+        timed(command, cwd=tree)     # fills the cache
+    return timed(command, cwd=tree)
 
 
 def synthetic_table(path, rows, features=10, anomaly_share=0.02, seed=0):
@@ -346,6 +415,10 @@ def main():
                         help="time whole commands with and without the compile cache")
     parser.add_argument("--official_code",
                         help="with --commands: a checkout of smallcube/EAL-GAN to compare with")
+    parser.add_argument("--against", metavar="REV",
+                        help="measure this checkout against a git revision (e.g. HEAD~1)")
+    parser.add_argument("--sets", default=",".join(COMMAND_SETS),
+                        help="with --against: the datasets of the whole commands")
     parser.add_argument("--steps", type=int, default=30, help="timed steps per case")
     parser.add_argument("--epochs", type=int, default=4,
                         help="epochs run (fused); the first is not timed")
@@ -356,6 +429,8 @@ def main():
         python_report(args.dataset)
     elif args.distributed:
         distributed_report(args.rows)
+    elif args.against:
+        against_report(args.against, [name for name in args.sets.split(",") if name])
     elif args.commands:
         commands_report(args.official_code)
     elif args.one:

@@ -1,5 +1,6 @@
 """EAL-GAN as a detector: configuration, fit / score / save / load."""
 import dataclasses
+import functools
 
 import numpy as np
 from mindspore import Tensor
@@ -158,8 +159,9 @@ class EALGAN(Detector):
             self._discriminators(np.random.default_rng(0), 1), run_config, shard[1]))
         training.load(self.networks_, self.member_lr_, run_config.lr_g)
         loop = EpochLoop(training, run_config, rngs, shard)
+        score = functools.partial(score_rows, training.networks)
         try:
-            history, kept = loop.run(*parts, _scorer(training.networks), on_epoch)
+            history, kept = loop.run(*parts, score, on_epoch)
         finally:  # a failed fit's graphs are still good: load() resets every value
             graphs.give_back(key, training)
         fill_cell(self.networks_, snapshot([training.networks]), "the trained networks")
@@ -193,7 +195,11 @@ class EALGAN(Detector):
 
     def _score(self, X):
         """Ensemble mean of the auxiliary heads' P(anomaly), one value per row."""
-        return _scorer(self.networks_)(X)
+        snapshots = self.discriminators_.embed.shape[0] // self.config_.ensemble_num
+        return graphs.score(self.networks_, self.config_, X, lambda: EALGANNetworks(
+            self._generator(np.random.default_rng(0)),
+            self._discriminators(np.random.default_rng(0), snapshots)),
+            score_rows)
 
     def _rebuild(self):
         self._build(self.n_features_in_, len(self.snapshot_epochs_))
@@ -240,9 +246,9 @@ class EALGAN(Detector):
         return model
 
 
-def _scorer(networks):
-    """Rows -> ensemble scores with `networks` (an EALGANNetworks)."""
-    return lambda X: score_in_chunks(lambda x: networks(x).asnumpy(), X)
+def score_rows(networks, X):
+    """Ensemble scores of the rows X by `networks` (an EALGANNetworks)."""
+    return score_in_chunks(lambda x: networks(x).asnumpy(), X)
 
 
 document(EALGAN, """Conditional GAN with an actively trained ensemble of discriminators.

@@ -12,8 +12,13 @@ values.  Nothing that differs between such fits is compiled into the
 graphs (learning rates and Adam's state are parameters), so a borrowed set
 trains exactly as a fresh one, bit for bit (tests/test_graph_pool.py).
 
-A set is out of the pool while a fit uses it, so fits in several threads
-never share one; the pool keeps the POOL_SIZE most recently returned sets.
+Fitted models score through pooled scoring networks in the same way
+(`score`): their values are copied in before each call, so a model that
+scores rows compiles nothing that an earlier model of its shapes compiled.
+
+A set is out of the pool while a fit or a scoring call uses it, so several
+threads never share one; the pool keeps the POOL_SIZE most recently
+returned sets.
 """
 import collections
 import dataclasses
@@ -22,10 +27,11 @@ import threading
 import numpy as np
 
 from ..utils.checkpoint import fill_cell
+from ..utils.compile_cache import network_shapes
 from .networks import EALGANNetworks
 from .trainer import DiscriminatorStep, GeneratorStep, snapshot
 
-POOL_SIZE = 8
+POOL_SIZE = 16
 _pool = collections.OrderedDict()
 _lock = threading.Lock()
 
@@ -55,6 +61,18 @@ class TrainingGraphs:
         fill_cell(self.networks, snapshot([networks]), "the fit's initial networks")
         self.d_step.optimizer.reset(member_lr)
         self.g_step.optimizer.reset(lr_g)
+
+
+def score(networks, config, X, build, score_rows):
+    """score_rows(scoring networks, X) with `networks`' values in pooled networks of its
+    shapes and settings; build() makes such networks when the pool has none."""
+    key = repr(("score", graph_key(config, 0, 0, 1), network_shapes(networks)))
+    scorer = borrow(key, build)
+    try:
+        fill_cell(scorer, snapshot([networks]), "the model's networks")
+        return score_rows(scorer, X)
+    finally:
+        give_back(key, scorer)
 
 
 def borrow(key, build):
