@@ -4,8 +4,8 @@ MindSpore 2.10 (`enable_compile_cache`) stores a process's graphs by the order
 they were compiled (compile_cache_0.mindir, _1, ...) and checks nothing but
 the hash of the entry script's imports.  Measured here:
 - a glass run with seed 44 in the folder of a seed-43 run loaded the seed-43
-  graphs, whose per-member learning rates are folded in as constants, and
-  scored wrong numbers;
+  graphs and scored wrong numbers (a graph can hold constants of the run
+  that compiled it);
 - a cardio run in the folder of a glass run crashed in a copy kernel;
 - weights and inputs stay live: the same graphs trained on other data gave
   the uncached scores bit for bit.
