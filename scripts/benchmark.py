@@ -2,7 +2,8 @@
 
     .venv/bin/python scripts/benchmark.py [--steps 30] [--epochs 4]
     .venv/bin/python scripts/benchmark.py --commands [--official_code PATH]
-    .venv/bin/python scripts/benchmark.py --distributed [--rows 1000000]
+    .venv/bin/python scripts/benchmark.py --distributed [--rows 1000000] [--batches 2048,8192]
+        [--baseline_code DIR]
     .venv/bin/python scripts/benchmark.py --python [--dataset glass]
     .venv/bin/python scripts/benchmark.py --against REV [--sets glass,cardio,shuttle]
 
@@ -22,15 +23,19 @@ PyTorch code (scripts/parity_official.py, 2 threads, OMP_WAIT_POLICY=PASSIVE)
 on the same split, one after the other: the whole-command and per-epoch
 ratios.
 
---distributed trains on a synthetic table (--rows rows, 10 features, 2 %
-anomalies, 2 epochs, batch 2048) three ways: one process with 2 threads,
-two msrun workers with 1 thread each (scripts/run_distributed_train.sh), and
-one process with 1 thread on half the rows at batch 1024 (one worker's share
-of the work, without communication).  It prints the seconds of epoch 2's D
-and G steps (the per-epoch scoring, done by worker 0 alone, is left out),
-the speed-up and scaling efficiency of the two workers, and the
-communication and waiting cost per step: a two-worker step minus a
-one-thread half-batch step.
+--distributed first times one collective between two msrun workers (the
+cost of an AllReduce call on this backend, small and large).  Then, for
+each global batch of --batches (default 2048, 8192, 32768), it trains on a
+synthetic table (--rows rows, 10 features, 2 % anomalies, 2 epochs) one
+process with 2 threads, two msrun workers with 1 thread each
+(scripts/run_distributed_train.sh; with --baseline_code DIR also that
+checkout's, e.g. an earlier commit), one worker's share alone (half the rows
+and half the batch, 1 thread) and two such shares side by side.  It prints
+epoch 2's milliseconds per step and seconds per epoch (the D and G steps;
+and the whole epoch, worker 0's scoring included), the speed-ups of two
+workers over one process, and where a two-worker step's time goes:
+contention for the cores, the collectives, waiting, and the scoring during
+which worker 1 idles.
 
 --against REV measures this checkout and a temporary git worktree of REV
 (a commit, e.g. HEAD~1) one after the other, each with its own code and
@@ -320,38 +325,227 @@ def synthetic_table(path, rows, features=10, anomaly_share=0.02, seed=0):
     scipy.io.savemat(path, {"X": X, "y": y.reshape(-1, 1)})
 
 
-def distributed_report(rows):
+DISTRIBUTED_BATCHES = (2048, 8192, 32768)
+ALLREDUCE_CALLS = 200
+
+
+def free_port():
+    import socket
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def msrun_environment():
+    """msrun starts `python` from PATH: this environment's; a free scheduler port."""
+    return {"PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"],
+            "MASTER_PORT": str(free_port())}
+
+
+def collective_cases():
+    """{name: (compiled cell, inputs)} of the AllReduce micro-benchmark (see below)."""
+    from mindspore import Tensor, nn, ops
+    from models import EALGAN
+    model = EALGAN(seed=0)
+    model.config_ = model.config
+    model._build(10)
+    d_shapes, g_shapes = ([p.shape for p in net.trainable_params()]
+                          for net in (model.discriminators_, model.generator_))
+
+    class Calls(nn.Cell):
+        def __init__(self, collective):
+            super().__init__()
+            self.sum = ops.AllReduce() if collective else ops.Identity()
+
+        def construct(self, *tensors):
+            return tuple(self.sum(t) for t in tensors)
+
+    def case(collective, *shapes):
+        return Calls(collective), [Tensor(np.ones(shape, np.float32)) for shape in shapes]
+
+    d_size, g_size = (sum(int(np.prod(s)) for s in shapes) for shapes in (d_shapes, g_shapes))
+    return {"launch, no collective (1 float)": case(False, (1,)),
+            "1 AllReduce of 1 float": case(True, (1,)),
+            f"1 AllReduce of {d_size:,} floats (the D gradients, fused)": case(True, (d_size,)),
+            f"1 AllReduce of {g_size:,} floats (the G gradients, fused)": case(True, (g_size,)),
+            "1 AllReduce of 1,000,000 floats": case(True, (1_000_000,)),
+            f"{len(d_shapes)} AllReduces of the D gradient tensors, one each":
+                case(True, *d_shapes)}
+
+
+def call_ms(cell, inputs):
+    """Median ms of a compiled cell's call, waited for, after a warm-up."""
+    def call():
+        return [t.asnumpy() for t in cell(*inputs)]
+    for _ in range(10):
+        call()
+    return 1000 * float(np.median([_seconds(call) for _ in range(ALLREDUCE_CALLS)]))
+
+
+def allreduce_worker(out):
+    """One msrun worker (1 thread) of the AllReduce micro-benchmark; worker 0 writes `out`.
+
+    Times ms per call of a compiled cell: a cell without a collective (the
+    launch alone), one AllReduce of 1 float, of the D and of the G step's
+    flattened gradients (10 features, the default networks), of 1,000,000
+    floats, and the D gradient tensors' AllReduces one by one (a D step's
+    collectives before they were fused).
+    """
+    from models.utils import runtime
+    runtime.configure("CPU", 0, 1)
+    rank, _ = runtime.init_distributed()
+    result = {name: call_ms(cell, inputs) for name, (cell, inputs) in collective_cases().items()}
+    if rank == 0:
+        with open(out, "w", encoding="utf-8") as handle:
+            json.dump(result, handle)
+
+
+def allreduce_report(workdir):
+    """Runs allreduce_worker on 2 msrun workers of this machine; prints the table."""
+    env = msrun_environment()
+    out = os.path.join(workdir, "allreduce.json")
+    timed(["msrun", "--worker_num", "2", "--local_worker_num", "2", "--master_port",
+           env["MASTER_PORT"], "--log_dir", os.path.join(workdir, "allreduce_log"), "--join",
+           "True", os.path.abspath(__file__), "--allreduce_worker", out], env)
+    with open(out, encoding="utf-8") as handle:
+        result = json.load(handle)
+    print(f"Cost of a collective between 2 msrun workers x 1 thread (CPU backend; median of "
+          f"{ALLREDUCE_CALLS} calls of a compiled cell, each waited for)")
+    print("| call | ms |")
+    print("|---|---|")
+    for name, ms in result.items():
+        print(f"| {name} | {ms:.2f} |")
+    return result
+
+
+def train_rows_of(rows):
+    """Training rows of the split (20 % test, then a quarter of the rest validation)."""
+    rest = rows - rows // 5
+    return rest - -(-rest // 4)
+
+
+def epoch_two(workdir, dataset):
+    """(step seconds, whole-epoch seconds) of epoch 2 (compiled) of a saved run."""
+    return (history_column(workdir, dataset, "step_seconds")[1],
+            history_column(workdir, dataset, "seconds")[1])
+
+
+def two_workers(code, workdir, settings, batch):
+    """Epoch 2 of `code`'s (a checkout) scripts/run_distributed_train.sh, 2 x 1 thread."""
+    env = {**msrun_environment(), "LOG_DIR": os.path.join(workdir, "log")}
+    timed(["bash", os.path.join(code, "scripts", "run_distributed_train.sh"), "synthetic", "2",
+           *quiet_outputs(workdir), *settings, "--batch_size", str(batch), "--threads", "1"],
+          env)
+    return epoch_two(workdir, "synthetic")
+
+
+def scaling_runs(workdir, settings, batch, baseline):
+    """One batch size: 1 process x 2 threads, 2 workers x 1 thread (this code, and the
+    baseline checkout's if given), one worker's share alone (half rows, half batch)."""
+    runs = {}
+    timed(train_command("synthetic", workdir, *settings, "--batch_size", str(batch),
+                        "--threads", "2"))
+    runs["one"] = epoch_two(workdir, "synthetic")
+    runs["two"] = two_workers(ROOT, workdir, settings, batch)
+    if baseline:
+        runs["before"] = two_workers(baseline, workdir, settings, batch)
+    share = [*settings, "--batch_size", str(batch // 2), "--threads", "1"]
+    timed(train_command("half", workdir, *share))
+    runs["share"] = epoch_two(workdir, "half")
+    runs["pair"] = max(side_by_side(workdir, share))
+    return runs
+
+
+def side_by_side(workdir, settings):
+    """Two one-thread trainings of one worker's share at once, without communication:
+    what two workers would take if they never waited for each other."""
+    folders = [os.path.join(workdir, f"pair_{i}") for i in (0, 1)]
+    processes = [subprocess.Popen(train_command("half", folder, *settings), cwd=ROOT,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                 for folder in folders]
+    for process in processes:
+        if process.wait() != 0:
+            sys.exit(f"benchmark command failed: {process.stderr.read()}")
+    return [epoch_two(folder, "half") for folder in folders]
+
+
+def distributed_report(rows, batches, baseline, repeats):
     import tempfile
     with tempfile.TemporaryDirectory() as workdir:
+        calls = allreduce_report(workdir)
         data = os.path.join(workdir, "data")
         os.makedirs(data)
         synthetic_table(os.path.join(data, "synthetic.mat"), rows)
         synthetic_table(os.path.join(data, "half.mat"), rows // 2)
         settings = ["--data_path", data, "--max_epochs", "2", "--select_top_k", "1",
                     "--active_rate", "1", "--compile_cache", "False"]
-        train_rows = rows - rows // 5 - -(-(rows - rows // 5) // 4)
-        timed(train_command("synthetic", workdir, *settings, "--batch_size", "2048",
-                            "--threads", "2"))
-        single = history_column(workdir, "synthetic", "step_seconds")[1]
-        timed(train_command("half", workdir, *settings, "--batch_size", "1024",
-                            "--threads", "1"))
-        half = history_column(workdir, "half", "step_seconds")[1]
-        timed(["bash", os.path.join(ROOT, "scripts", "run_distributed_train.sh"), "synthetic",
-               "2", *quiet_outputs(workdir), *settings, "--batch_size", "2048",
-               "--threads", "1"])
-        double = history_column(workdir, "synthetic", "step_seconds")[1]  # epoch 2: compiled
-    steps = -(-train_rows // 2048)
-    print(f"Data-parallel training, {rows:,} rows x 10 features ({train_rows:,} training "
-          f"rows, {steps} global batches of 2048 per epoch; CPU, {os.cpu_count()} cores). "
-          "Seconds of one epoch's D and G steps (epoch 2; the per-epoch scoring is left out)")
-    print("| run | step seconds per epoch |")
-    print("|---|---|")
-    print(f"| 1 process, 2 threads, batch 2048 | {single:.1f} |")
-    print(f"| 2 workers x 1 thread, global batch 2048 | {double:.1f} |")
-    print(f"| 1 process, 1 thread, half the rows, batch 1024 (one worker's share) | {half:.1f} |")
-    print(f"\nspeed-up of 2 workers over 1 process: {single / double:.2f}x, scaling efficiency "
-          f"{single / double / 2:.0%}; communication and waiting per step: "
-          f"{1000 * (double - half) / steps:.1f} ms")
+        rounds = []
+        for round_ in range(repeats):   # whole rounds, so that a busy spell hits every run
+            rounds.append({batch: scaling_runs(workdir, settings, batch, baseline)
+                           for batch in batches})
+            print(f"round {round_ + 1} of {repeats} done", file=sys.stderr, flush=True)
+    curve = {batch: fastest([r[batch] for r in rounds]) for batch in batches}
+    print_scaling(rows, curve, baseline, repeats)
+    print_breakdown(rows, curve, calls)
+
+
+def fastest(runs):
+    """Of each kind of run, the round with the fewest step seconds: the least disturbed
+    by other work on a shared machine."""
+    return {kind: min((r[kind] for r in runs), key=lambda t: t[0]) for kind in runs[0]}
+
+
+def print_scaling(rows, curve, baseline, repeats):
+    train_rows = train_rows_of(rows)
+    print(f"\nData-parallel training, {rows:,} rows x 10 features ({train_rows:,} training "
+          f"rows; CPU, {os.cpu_count()} cores; epoch 2 of 2, the fastest of {repeats} "
+          "round(s)).  Step ms: one global batch's D and G steps; step s: one epoch's steps; "
+          "epoch s: the whole epoch on worker 0, its scoring of the train and validation rows "
+          "included")
+    columns = ["global batch", "steps", "1 process x 2 threads: step ms / step s / epoch s",
+               "2 workers x 1 thread: step ms / step s / epoch s", "speed-up, steps",
+               "speed-up, epoch"]
+    if baseline:
+        columns += ["before: 2 workers step ms", "before: speed-up, steps"]
+    columns += ["one worker's share alone / two side by side: step ms"]
+    print("| " + " | ".join(columns) + " |")
+    print("|---" * len(columns) + "|")
+    for batch, runs in curve.items():
+        print("| " + " | ".join(scaling_cells(batch, -(-train_rows // batch), runs,
+                                              baseline)) + " |")
+
+
+def scaling_cells(batch, steps, runs, baseline):
+    (one, one_epoch), (two, two_epoch) = runs["one"], runs["two"]
+    cells = [str(batch), str(steps), f"{1000 * one / steps:.1f} / {one:.2f} / {one_epoch:.2f}",
+             f"{1000 * two / steps:.1f} / {two:.2f} / {two_epoch:.2f}", f"{one / two:.2f}x",
+             f"{one_epoch / two_epoch:.2f}x"]
+    if baseline:
+        before = runs["before"][0]
+        cells += [f"{1000 * before / steps:.1f}", f"{one / before:.2f}x"]
+    share, pair = runs["share"][0], runs["pair"][0]
+    return cells + [f"{1000 * share / steps:.1f} / {1000 * pair / steps:.1f}"]
+
+
+def print_breakdown(rows, curve, calls):
+    """Where a two-worker step's time goes, beyond one worker's share of the work."""
+    train_rows = train_rows_of(rows)
+    one_call = calls["1 AllReduce of 1 float"] - calls["launch, no collective (1 float)"]
+    print("\nWhere the time of 2 workers goes, per global batch (ms): one worker's share "
+          "alone (the other core idle); two shares side by side without communication "
+          "(the slower; the difference is contention for the 2 cores); the 2 collectives "
+          f"({one_call:.2f} ms each beyond a launch); the rest of the 2 workers' step "
+          "(waiting for the slower worker); and worker 0's scoring per epoch, with 1 thread, "
+          "during which worker 1 idles (s)")
+    print("| global batch | share alone | side by side | contention | collectives "
+          "| waiting | 2 workers | scoring per epoch s (worker 1 idle) |")
+    print("|---" * 8 + "|")
+    for batch, runs in curve.items():
+        steps = -(-train_rows // batch)
+        two, share, pair = (1000 * runs[k][0] / steps for k in ("two", "share", "pair"))
+        scoring = runs["two"][1] - runs["two"][0]
+        print(f"| {batch} | {share:.1f} | {pair:.1f} | {pair - share:.1f} | {2 * one_call:.1f} "
+              f"| {two - pair - 2 * one_call:.1f} | {two:.1f} | {scoring:.2f} |")
 
 
 # A Python user's fit of the split train_eval.py made: argv = dataset, weights folder, seed.
@@ -402,6 +596,27 @@ def python_report(dataset):
           f"process (ratio {python / cli:.2f}); test scores bit-identical: {same}")
 
 
+def distributed_options(args):
+    """(batch sizes, baseline checkout or None) of --distributed; bad ones exit with error:."""
+    try:
+        batches = tuple(int(b) for b in args.batches.split(","))
+    except ValueError:
+        batches = ()
+    if not batches or min(batches) < 2:
+        sys.exit(f"error: --batches takes global batch sizes of 2 rows or more separated by "
+                 f"commas, got {args.batches!r}")
+    if args.repeats < 1:
+        sys.exit(f"error: --repeats must be 1 or more, got {args.repeats}")
+    if args.rows < 2 * max(batches):
+        sys.exit(f"error: --rows {args.rows} is too few for a global batch of {max(batches)}")
+    baseline = args.baseline_code and os.path.abspath(args.baseline_code)
+    if baseline and not os.path.isfile(os.path.join(baseline, "scripts",
+                                                    "run_distributed_train.sh")):
+        sys.exit(f"error: --baseline_code {args.baseline_code} holds no "
+                 "scripts/run_distributed_train.sh")
+    return batches, baseline
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--python", action="store_true",
@@ -411,6 +626,14 @@ def main():
                         help="time data-parallel training against one process")
     parser.add_argument("--rows", type=int, default=1_000_000,
                         help="with --distributed: rows of the synthetic table")
+    parser.add_argument("--batches", default=",".join(map(str, DISTRIBUTED_BATCHES)),
+                        help="with --distributed: the global batch sizes, comma-separated")
+    parser.add_argument("--baseline_code",
+                        help="with --distributed: a checkout of an earlier commit whose two "
+                             "workers are timed too (with its own .venv link)")
+    parser.add_argument("--repeats", type=int, default=1,
+                        help="with --distributed: rounds of runs; the fastest counts")
+    parser.add_argument("--allreduce_worker", help=argparse.SUPPRESS)
     parser.add_argument("--commands", action="store_true",
                         help="time whole commands with and without the compile cache")
     parser.add_argument("--official_code",
@@ -427,8 +650,10 @@ def main():
     args = parser.parse_args()
     if args.python:
         python_report(args.dataset)
+    elif args.allreduce_worker:
+        allreduce_worker(args.allreduce_worker)
     elif args.distributed:
-        distributed_report(args.rows)
+        distributed_report(args.rows, *distributed_options(args), args.repeats)
     elif args.against:
         against_report(args.against, [name for name in args.sets.split(",") if name])
     elif args.commands:

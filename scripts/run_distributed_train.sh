@@ -2,8 +2,9 @@
 # Data-parallel EAL-GAN training with MindSpore's launcher (msrun), WORKERS processes
 # on this machine; each worker's log goes to log/distributed_DATASET/worker_N.log.
 # usage: bash scripts/run_distributed_train.sh DATASET|FILE WORKERS [train_eval.py flags ...]
-#   e.g. bash scripts/run_distributed_train.sh shuttle 2 --threads 1 --batch_size 2048
-#        (each step pays an all-reduce, so on CPU give workers large batches)
+#   e.g. bash scripts/run_distributed_train.sh shuttle 2 --threads 1 --batch_size 8192
+#        (each step pays an all-reduce per network and waits for the slower worker, so
+#        give workers large batches; on one CPU machine one process is faster)
 # Environment: MASTER_PORT (default 8118), the scheduler's port on this machine;
 #   MS_NODE_TIMEOUT (default 60): seconds after which the scheduler gives up on a
 #   worker that stopped answering (a killed worker ends the job after this long);

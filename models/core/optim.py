@@ -23,11 +23,14 @@ class StackedAdam(nn.Cell):
 
     With per-member rates every parameter must have the member axis first.
     `name` keeps the state's parameter names unique when two optimizers live
-    in one graph.
+    in one graph.  `reduce`, a cell or None, maps the (members, n) gradient
+    matrix before the update: data-parallel training averages it over the
+    workers there, one collective for all of a network's gradients.
     """
 
-    def __init__(self, params, lr, name, betas=ADAM_BETAS, eps=ADAM_EPS):
+    def __init__(self, params, lr, name, betas=ADAM_BETAS, eps=ADAM_EPS, reduce=None):
         super().__init__()
+        self.reduce = reduce
         self.params = ParameterTuple(params)
         rates = np.atleast_1d(np.asarray(lr, dtype=np.float32))
         self.members = len(rates)
@@ -55,6 +58,8 @@ class StackedAdam(nn.Cell):
 
     def construct(self, grads):
         grad = ops.concat([g.reshape(self.members, -1) for g in grads], 1)
+        if self.reduce is not None:   # resolved when the graph compiles
+            grad = self.reduce(grad)
         step = self.step + 1.0
         new_avg = self.beta1 * self.exp_avg + (1.0 - self.beta1) * grad
         new_avg_sq = self.beta2 * self.exp_avg_sq + (1.0 - self.beta2) * grad * grad

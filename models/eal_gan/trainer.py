@@ -13,8 +13,9 @@ a per-member learning rate.  Both steps compile once: batches always have
 Data-parallel training (a process per worker, launched by msrun): every
 worker walks the same shuffled order, takes its own contiguous share of each
 global batch, draws its own noise, and the steps average the gradients of
-all workers (all-reduce) before the identical Adam updates, so parameters
-stay equal everywhere.  Active sampling queries each worker's share of the
+all workers (one all-reduce per network and step, of the flattened
+gradients) before the identical Adam updates, so parameters stay equal
+everywhere.  Active sampling queries each worker's share of the
 labels within its own rows.  A last global batch with fewer rows than
 workers is skipped.  Only worker 0 scores and selects epochs.
 """
@@ -45,9 +46,8 @@ class DiscriminatorStep(nn.Cell):
         self.query_all = query_all
         self.gamma = gamma
         self.optimizer = StackedAdam(discriminators.trainable_params(), member_lr,
-                                     name="optimizer_d")
+                                     name="optimizer_d", reduce=gradient_mean(workers))
         self.grad_fn = ms.value_and_grad(self.losses, None, self.optimizer.params, has_aux=True)
-        self.reduce = gradient_mean(self.optimizer.params, workers)
 
     def losses(self, x, y, valid, k, explore, x_fake, y_fake):
         rows = x.shape[0]
@@ -69,8 +69,6 @@ class DiscriminatorStep(nn.Cell):
         x = ops.depend(x, self.discriminators.advance_spectral_state())
         x_fake = ops.stop_gradient(self.generator(z, y_fake))
         (_, per_member, mask), grads = self.grad_fn(x, y, valid, k, explore, x_fake, y_fake)
-        if self.reduce is not None:
-            grads = self.reduce(grads)
         return ops.depend(per_member, self.optimizer(grads)), mask
 
 
@@ -82,9 +80,9 @@ class GeneratorStep(nn.Cell):
         self.generator = generator
         self.discriminators = discriminators
         self.gamma = gamma
-        self.optimizer = StackedAdam(generator.trainable_params(), lr, name="optimizer_g")
+        self.optimizer = StackedAdam(generator.trainable_params(), lr, name="optimizer_g",
+                                     reduce=gradient_mean(workers))
         self.grad_fn = ms.value_and_grad(self.loss, None, self.optimizer.params)
-        self.reduce = gradient_mean(self.optimizer.params, workers)
 
     def loss(self, z, y):
         return generator_loss(self.discriminators(self.generator(z, y), y), y, self.gamma)
@@ -92,8 +90,6 @@ class GeneratorStep(nn.Cell):
     def construct(self, z, y):
         z = ops.depend(z, self.generator.advance_spectral_state())
         loss, grads = self.grad_fn(z, y)
-        if self.reduce is not None:
-            grads = self.reduce(grads)
         return ops.depend(loss, self.optimizer(grads))
 
 
@@ -110,11 +106,30 @@ class AnyWorker(nn.Cell):
         return self.reduce(x)
 
 
-def gradient_mean(params, workers):
-    """A cell averaging gradients over the data-parallel workers; None for one worker."""
+class WorkerMean(nn.Cell):
+    """The mean of a tensor over the data-parallel workers: one sum all-reduce, then a
+    division (the CPU backend's AllReduce sums only)."""
+
+    def __init__(self, workers):
+        super().__init__()
+        self.sum = ops.AllReduce()
+        self.workers = float(workers)
+
+    def construct(self, x):
+        return self.sum(x) / self.workers
+
+
+def gradient_mean(workers):
+    """The reduce of a step's optimizer: None for one worker (no collective at all), else
+    the mean over the workers of the network's gradients flattened into one matrix.
+
+    One all-reduce per network and step: on CPU a call costs over half a millisecond
+    of latency whatever its size, and every call makes the faster worker wait for
+    the slower one (docs/distributed.md), so one call per gradient tensor (9 a step)
+    cost much more than the few thousand floats it moved."""
     if workers == 1:
         return None
-    return nn.DistributedGradReducer(params, mean=True, degree=workers)
+    return WorkerMean(workers)
 
 
 def snapshot(cells):
