@@ -59,6 +59,7 @@ to compare.
 """
 import argparse
 import dataclasses
+import functools
 import json
 import os
 import resource
@@ -80,7 +81,7 @@ def measure(dataset, batch, modes, steps, epochs):
     from models.utils import runtime
     from mindspore import Tensor
     from dataloader import load_table, resolve_data_file
-    from models.eal_gan.graphs import TrainingGraphs
+    from models.eal_gan.estimator import score_rows
     from models.eal_gan.trainer import EpochLoop, NoiseStream
     from tests.reference.unfused import UnfusedTrainer, split_members
     from preprocess import prepare
@@ -93,8 +94,7 @@ def measure(dataset, batch, modes, steps, epochs):
     model = EALGAN.from_config(model_config(args))
     model.config_ = dataclasses.replace(model.config, max_epochs=max(epochs, 1))
     rngs = model._build(X.shape[1])
-    graphs = TrainingGraphs(model.generator_, model.discriminators_, model.config_, 1)
-    graphs.load(model.networks_, model.member_lr_, model.config_.lr_g)
+    _, graphs = model._borrow_graphs(model.config_, len(X), 1)
     loop = EpochLoop(graphs, model.config_, rngs)
     batch = min(batch, len(X))
     rng = np.random.default_rng(0)
@@ -133,7 +133,8 @@ def measure(dataset, batch, modes, steps, epochs):
     for mode in modes:
         result[f"{mode}_step_ms"] = 1000 * float(np.median(times[mode]))
     if "fused" in modes and epochs:
-        history, _ = loop.run(X, y, data.X["val"], data.y["val"], model.decision_function)
+        history, _ = loop.run(X, y, data.X["val"], data.y["val"],
+                              functools.partial(score_rows, graphs.networks))
         # the first epoch also compiles the scoring graphs
         result["epoch_s"] = float(np.median([r["seconds"] for r in history[1:]]))
     result["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -146,13 +147,19 @@ def _seconds(function):
     return time.perf_counter() - started
 
 
+def fresh_process_json(command, what, cwd=ROOT):
+    """Run `command` in a fresh process; the JSON of its last line of output.
+    Exits with one error line naming `what` when the command fails."""
+    done = subprocess.run(command, capture_output=True, text=True, cwd=cwd)
+    if done.returncode != 0:
+        sys.exit(f"error: {what} failed:\n{done.stderr}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def run_case(dataset, batch, modes, steps, epochs):
     command = [sys.executable, os.path.abspath(__file__), "--one", dataset, str(batch),
                ",".join(modes), "--steps", str(steps), "--epochs", str(epochs)]
-    done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
-    if done.returncode != 0:
-        sys.exit(f"benchmark case {dataset} {batch} {modes} failed:\n{done.stderr}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return fresh_process_json(command, f"benchmark case {dataset} {batch} {modes}")
 
 
 def report(steps, epochs):
@@ -299,10 +306,7 @@ def step_ms(tree, dataset, batch):
     """The median fused step of `tree`'s own benchmark, in a fresh process."""
     command = [sys.executable, os.path.join(tree, "scripts", "benchmark.py"), "--one", dataset,
                str(batch), "fused", "--steps", "100", "--epochs", "0"]
-    done = subprocess.run(command, capture_output=True, text=True, cwd=tree)
-    if done.returncode != 0:
-        sys.exit(f"error: the step benchmark failed in {tree}:\n{done.stderr}")
-    return json.loads(done.stdout.strip().splitlines()[-1])["fused_step_ms"]
+    return fresh_process_json(command, f"the step benchmark in {tree}", tree)["fused_step_ms"]
 
 
 def command_seconds(tree, folder, dataset, extra):
@@ -575,12 +579,9 @@ def python_report(dataset):
         weights = os.path.join(workdir, "weights", dataset)
         with open(os.path.join(weights, "meta.json"), encoding="utf-8") as handle:
             meta = json.load(handle)
-        done = subprocess.run([sys.executable, "-c", PYTHON_FIT, dataset, weights,
-                               str(meta["seed"]), ROOT], cwd=workdir, capture_output=True,
-                              text=True)
-        if done.returncode != 0:
-            sys.exit(f"the Python fit failed:\n{done.stderr}")
-        python = json.loads(done.stdout.strip().splitlines()[-1])["seconds"]
+        python = fresh_process_json([sys.executable, "-c", PYTHON_FIT, dataset, weights,
+                                     str(meta["seed"]), ROOT], "the Python fit",
+                                    workdir)["seconds"]
         from models import EALGAN
         from models.utils import runtime
         from dataloader import load_table, resolve_data_file

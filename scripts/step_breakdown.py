@@ -26,12 +26,13 @@ import csv
 import glob
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
 
 import numpy as np
+
+from benchmark import fresh_process_json   # this folder is on sys.path when run
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
@@ -57,7 +58,7 @@ def measure(dataset, batch, extra, steps, threads):
     from config import model_config, resolve_settings
     from dataloader import load_table, resolve_data_file
     from models import EALGAN
-    from models.eal_gan.graphs import TrainingGraphs
+    from models.eal_gan.estimator import score_rows
     from models.eal_gan.trainer import EpochLoop, NoiseStream
     from models.utils import runtime
     from preprocess import prepare
@@ -69,8 +70,7 @@ def measure(dataset, batch, extra, steps, threads):
     model = EALGAN.from_config(model_config(args))
     model.config_ = model.config
     rngs = model._build(X.shape[1])
-    graphs = TrainingGraphs(model.generator_, model.discriminators_, model.config_, 1)
-    graphs.load(model.networks_, model.member_lr_, model.config_.lr_g)
+    _, graphs = model._borrow_graphs(model.config_, len(X), 1)
     loop = EpochLoop(graphs, model.config_, rngs)
     batch = min(batch, len(X))
     noise = NoiseStream(np.random.default_rng(1), batch, model.config_.dim_z)
@@ -100,10 +100,11 @@ def measure(dataset, batch, extra, steps, threads):
     result["runtime_ms"] = (result["wall_ms"] - result["host_ms"] - result["launch_ms"]
                             - result["kernel_ms"])
     started = time.perf_counter()
-    model._score(X)
-    model._score(data.X["val"])          # compiles the scoring graphs of these shapes
+    score_rows(graphs.networks, X)
+    score_rows(graphs.networks, data.X["val"])  # compiles the scoring graphs of these shapes
     result["compile_scoring_s"] = time.perf_counter() - started
-    result["scoring_s"] = median_ms(lambda: (model._score(X), model._score(data.X["val"])),
+    result["scoring_s"] = median_ms(lambda: (score_rows(graphs.networks, X),
+                                             score_rows(graphs.networks, data.X["val"])),
                                     5) / 1000
     result["steps_per_epoch"] = -(-len(X) // batch)
     noise.close()
@@ -131,10 +132,7 @@ def profile_kernels(ms, step, steps):
 def run_case(dataset, batch, extra, steps, threads):
     command = [sys.executable, os.path.abspath(__file__), "--one", dataset, str(batch),
                "--steps", str(steps), "--threads", str(threads), "--", *extra]
-    done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
-    if done.returncode != 0:
-        sys.exit(f"error: step breakdown of {dataset} batch {batch} failed:\n{done.stderr}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return fresh_process_json(command, f"step breakdown of {dataset} batch {batch}")
 
 
 def report(steps, threads):

@@ -19,7 +19,7 @@ def fitted_scores(X, y, **settings):
 
 def training_sets():
     return [(key, value) for key, value in graphs._pool.items()
-            if not key.startswith("('score'")]
+            if key[0] == "train"]
 
 
 def test_a_borrowed_set_trains_bit_for_bit_as_fresh_graphs():
@@ -45,7 +45,7 @@ def test_models_of_the_same_shapes_score_through_one_pooled_scorer_with_their_ow
     graphs.clear()
     _, first = fitted_scores(X, y, seed=1)
     _, second = fitted_scores(X, y, seed=2)
-    scorers = [value for key, value in graphs._pool.items() if key.startswith("('score'")]
+    scorers = [value for key, value in graphs._pool.items() if key[0] == "score"]
     assert len(scorers) == 1
     for model in (first, second, first):   # each call loads that model's values
         # the model's own networks, compiled separately, are the reference

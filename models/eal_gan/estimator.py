@@ -12,8 +12,7 @@ from ..utils import runtime
 from . import graphs, memory, schedule, tuning
 from .networks import ACTIVATIONS, INIT_TYPES, DiscriminatorEnsemble, EALGANNetworks, Generator
 from .selection import SELECTION_METRICS, SELECTION_TIES
-from ..utils.checkpoint import fill_cell
-from .trainer import EpochLoop, snapshot
+from .trainer import EpochLoop
 
 
 @dataclasses.dataclass
@@ -22,25 +21,25 @@ class EALGANConfig:
 
     The defaults are tuning.DEFAULT_CANDIDATE's settings (configs/default.yaml
     says why); configs/default.yaml repeats them for the command line, and a
-    test holds the two equal.  Settings marked in_graph=False set only values
+    test holds the two equal.  Settings marked changes_graph=False set only values
     or the training loop, never what is compiled: fits that differ only in
     them share compiled graphs (graphs.py).
     """
 
     max_epochs: IntOrAuto = setting(
         schedule.AUTO, 'Training epochs; "auto": the epochs that spend train_steps optimiser '
-        "steps (20-200).", in_graph=False)
+        "steps (20-200).", changes_graph=False)
     batch_size: IntOrAuto = setting(
         schedule.AUTO, 'Rows per step, at most the training rows; "auto": about 32 batches '
-        "per epoch, a power of two in [16, 256].", in_graph=False)
-    train_steps: int = setting(3000, 'Step budget behind max_epochs="auto".', in_graph=False)
-    lr_g: float = setting(0.005, "Generator learning rate (Adam).", in_graph=False)
+        "per epoch, a power of two in [16, 256].", changes_graph=False)
+    train_steps: int = setting(3000, 'Step budget behind max_epochs="auto".', changes_graph=False)
+    lr_g: float = setting(0.005, "Generator learning rate (Adam).", changes_graph=False)
     lr_d: float = setting(0.005, "Discriminator learning rate: member i draws its own from "
-                          "U[lr_d, 5 lr_d].", in_graph=False)
+                          "U[lr_d, 5 lr_d].", changes_graph=False)
     active_rate: float = setting(1.0, "Share of each batch whose labels the discriminators "
                                  "query (active learning), in (0, 1].")
     shuffle: bool = setting(True, "Reshuffle the training rows every epoch; False: one fixed "
-                            "order, as the authors' loop trains.", in_graph=False)
+                            "order, as the authors' loop trains.", changes_graph=False)
     dim_z: int = setting(128, "Size of the generator's noise input.")
     dis_layer: int = setting(1, "Extra hidden layers of each discriminator.")
     gen_layer: int = setting(2, "Hidden layers of the generator.")
@@ -48,25 +47,25 @@ class EALGANConfig:
     dis_activation_func: str = setting("relu", "Activation after the discriminators' extra "
                                        "layers.", choices=tuple(ACTIVATIONS))
     init_type: str = setting("N02", "Weight initialisation: N(0, 0.02), orthogonal or Xavier.",
-                             choices=INIT_TYPES, in_graph=False)
+                             choices=INIT_TYPES, changes_graph=False)
     SN_used: bool = setting(False, "Spectral normalisation of every Dense weight.")
     SN_generator_hidden: bool = setting(True, "With SN_used, also the generator's middle "
                                         "layers (False: the authors' plain middle layers).")
     select_metric: str = setting("auc_gmean", "How epochs are ranked on validation.",
-                                 choices=SELECTION_METRICS, in_graph=False)
+                                 choices=SELECTION_METRICS, changes_graph=False)
     select_top_k: int = setting(10, "The k best epochs on validation are kept; their "
-                                "ensembles are averaged.", in_graph=False)
+                                "ensembles are averaged.", changes_graph=False)
     select_ties: str = setting("confidence", "Epochs still tied go to the lower validation "
                                "balanced log-loss (confidence) or to the earlier epoch.",
-                               choices=SELECTION_TIES, in_graph=False)
+                               choices=SELECTION_TIES, changes_graph=False)
     tune: bool = setting(False, "Choose the settings among tuning.CANDIDATES on validation, "
-                         "then refit with the winner.", in_graph=False)
-    tune_seeds: int = setting(2, "Training seeds per candidate when tuning.", in_graph=False)
+                         "then refit with the winner.", changes_graph=False)
+    tune_seeds: int = setting(2, "Training seeds per candidate when tuning.", changes_graph=False)
     validation_fraction: float = setting(0.25, "Stratified share of (X, y) that fit() holds "
                                          "out to choose epochs when no X_val is given; 0: "
-                                         "none.", in_graph=False)
+                                         "none.", changes_graph=False)
     seed: int = setting(42, "Seeds everything random: initial weights, member learning rates, "
-                        "shuffles, noise, the held-out validation part.", in_graph=False)
+                        "shuffles, noise, the held-out validation part.", changes_graph=False)
 
     def validate(self):
         positive = ("train_steps", "ensemble_num", "select_top_k", "tune_seeds")
@@ -151,21 +150,26 @@ class EALGAN(Detector):
     def _train(self, run_config, rngs, shard, parts, on_epoch):
         """Run the epoch loop on pooled training graphs of these shapes (graphs.py), then
         fill this model's own networks with the best epoch's values."""
-        X = parts[0]
-        rows = -(-min(run_config.batch_size, len(X)) // shard[1])
-        key = graphs.graph_key(run_config, X.shape[1], rows, shard[1])
-        training = graphs.borrow(key, lambda: graphs.TrainingGraphs(
-            self._generator(np.random.default_rng(0)),
-            self._discriminators(np.random.default_rng(0), 1), run_config, shard[1]))
-        training.load(self.networks_, self.member_lr_, run_config.lr_g)
+        key, training = self._borrow_graphs(run_config, len(parts[0]), shard[1])
         loop = EpochLoop(training, run_config, rngs, shard)
         score = functools.partial(score_rows, training.networks)
         try:
             history, kept = loop.run(*parts, score, on_epoch)
         finally:  # a failed fit's graphs are still good: load() resets every value
             graphs.give_back(key, training)
-        fill_cell(self.networks_, snapshot([training.networks]), "the trained networks")
+        graphs.copy_values(self.networks_, training.networks, "the trained networks")
         return history, kept, loop
+
+    def _borrow_graphs(self, run_config, rows, workers):
+        """(pool key, training graphs) of this model's shapes for `rows` training rows,
+        loaded with its initial values and learning rates (graphs.py)."""
+        shard_rows = -(-min(run_config.batch_size, rows) // workers)
+        key = graphs.graph_key(run_config, self.n_features_in_, shard_rows, workers)
+        training = graphs.borrow(key, lambda: graphs.TrainingGraphs(
+            self._generator(np.random.default_rng(0)),
+            self._discriminators(np.random.default_rng(0), 1), run_config, workers))
+        training.load(self.networks_, self.member_lr_, run_config.lr_g)
+        return key, training
 
     def _fit_tuned(self, X, y, X_val, y_val, on_epoch):
         """Choose the candidate settings that validate best (tuning.py), then refit with them."""
@@ -195,10 +199,9 @@ class EALGAN(Detector):
 
     def _score(self, X):
         """Ensemble mean of the auxiliary heads' P(anomaly), one value per row."""
-        snapshots = self.discriminators_.embed.shape[0] // self.config_.ensemble_num
         return graphs.score(self.networks_, self.config_, X, lambda: EALGANNetworks(
             self._generator(np.random.default_rng(0)),
-            self._discriminators(np.random.default_rng(0), snapshots)),
+            self._discriminators(np.random.default_rng(0), len(self.snapshot_epochs_))),
             score_rows)
 
     def _rebuild(self):

@@ -36,12 +36,22 @@ _pool = collections.OrderedDict()
 _lock = threading.Lock()
 
 
+def graph_settings(config):
+    """The settings that decide what is compiled: all but those declared
+    `changes_graph=False` (models/eal_gan/estimator.py)."""
+    return tuple((field.name, getattr(config, field.name)) for field in dataclasses.fields(config)
+                 if field.metadata.get("changes_graph", True))
+
+
 def graph_key(config, n_features, shard_rows, workers):
-    """What fixes the compiled graphs of a fit: every setting but those declared
-    `in_graph=False` (models/eal_gan/estimator.py), the features, the rows of a step."""
-    settings = {field.name: getattr(config, field.name) for field in dataclasses.fields(config)
-                if field.metadata.get("in_graph", True)}
-    return repr((sorted(settings.items()), int(n_features), int(shard_rows), int(workers)))
+    """What fixes the compiled training graphs of a fit: its graph settings, the features,
+    the rows of a step and the workers."""
+    return ("train", graph_settings(config), int(n_features), int(shard_rows), int(workers))
+
+
+def copy_values(target, source, what):
+    """Set every parameter of `target` to the value of `source`'s parameter of that name."""
+    fill_cell(target, snapshot([source]), what)
 
 
 class TrainingGraphs:
@@ -58,7 +68,7 @@ class TrainingGraphs:
 
     def load(self, networks, member_lr, lr_g):
         """Start a fit: `networks`' parameter values, these learning rates, Adam at step 0."""
-        fill_cell(self.networks, snapshot([networks]), "the fit's initial networks")
+        copy_values(self.networks, networks, "the fit's initial networks")
         self.d_step.optimizer.reset(member_lr)
         self.g_step.optimizer.reset(lr_g)
 
@@ -66,10 +76,11 @@ class TrainingGraphs:
 def score(networks, config, X, build, score_rows):
     """score_rows(scoring networks, X) with `networks`' values in pooled networks of its
     shapes and settings; build() makes such networks when the pool has none."""
-    key = repr(("score", graph_key(config, 0, 0, 1), network_shapes(networks)))
+    shapes = tuple((name, tuple(shape)) for name, shape in network_shapes(networks))
+    key = ("score", graph_settings(config), shapes)
     scorer = borrow(key, build)
     try:
-        fill_cell(scorer, snapshot([networks]), "the model's networks")
+        copy_values(scorer, networks, "the model's networks")
         return score_rows(scorer, X)
     finally:
         give_back(key, scorer)
