@@ -21,6 +21,7 @@ import yaml
 from dataloader import dataset_name
 from models import DETECTORS, EALGAN
 from models.core.detector import check_seed
+from models.core.scaling import DEFAULT_SCALING, SCALINGS
 from models.core.settings import AUTO, IntOrAuto, base_type, doc, setting
 from models.utils import runtime
 from models.utils.cli import str2bool
@@ -31,10 +32,10 @@ DEFAULT_CONFIG = os.path.join(HERE, "configs", "default.yaml")
 PRESETS = os.path.join(HERE, "configs", "presets")
 
 
-def run_setting(default, text, outside_graph=False):
+def run_setting(default, text, outside_graph=False, choices=None):
     """A RunSettings field; outside_graph: it never reaches a compiled graph (so it is left
-    out of the compile-cache key)."""
-    return setting(default, text, outside_graph=outside_graph)
+    out of the compile-cache key); choices: the values a text setting takes."""
+    return setting(default, text, choices=choices, outside_graph=outside_graph)
 
 
 @dataclasses.dataclass
@@ -52,6 +53,10 @@ class RunSettings:
     data_path: str = run_setting("./data/", "Folder of the data files.", outside_graph=True)
     label_column: Optional[str] = run_setting(
         None, "CSV only: the label column (default: label/labels/y/class/outlier/anomaly).")
+    scaling: str = run_setting(
+        DEFAULT_SCALING, "How the feature columns are scaled, fitted on the training part: "
+        "standard (z-score), robust (median and IQR) or quantile (rank-Gauss); "
+        "models/core/scaling.py.", choices=SCALINGS)
     device_target: str = run_setting("CPU", "CPU, GPU or Ascend.")
     device_id: int = run_setting(0, "Device number.")
     threads: int = run_setting(runtime.DEFAULT_CPU_THREADS, "CPU kernel threads.")
@@ -256,7 +261,18 @@ def resolve_settings(argv=None):
         layer(settings, override, known, parser)
     settings.update(cli)
     check_model(settings["model"])
+    check_choices(settings)
     return argparse.Namespace(**settings)
+
+
+def check_choices(settings):
+    """Refuse a run setting outside its declared choices (the detectors' own settings are
+    checked by their estimators)."""
+    for field in dataclasses.fields(RunSettings):
+        choices = field.metadata.get("choices")
+        if choices and settings[field.name] not in choices:
+            raise ConfigError(f"unknown {field.name} {settings[field.name]!r}; choose one of "
+                              f"{', '.join(choices)}")
 
 
 def check_model(model):

@@ -5,7 +5,8 @@ train_eval.py (training, and --resume) and scripts/plot_results.py use it.
 """
 import os
 
-from preprocess import PARTS, Standardizer, prepare
+from models.core.scaling import ScalingError, scaling_from_dict
+from preprocess import PARTS, prepare
 from models import DETECTORS, EALGAN
 from models.utils import plots
 from models.utils.checkpoint import CheckpointError, read_meta
@@ -50,7 +51,11 @@ def load_trained(args, table, weights):
     seed = meta.get("seed", args.seed)
     if seed != args.seed:
         print(f"note: {weights} was trained with seed {seed}; evaluating on that seed's split")
-    data = prepare(table, seed, Standardizer.from_dict(meta["scaler"]))
+    try:
+        scaler = scaling_from_dict(meta["scaler"])
+    except ScalingError as err:
+        raise CheckpointError(f"{weights}/meta.json: {err}") from err
+    data = prepare(table, seed, scaler)
     return DETECTORS[args.model].load(weights), data, meta
 
 

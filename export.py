@@ -2,8 +2,9 @@
 
     python export.py --weights weights/cardio --file_format MINDIR [--file_name cardio_eal_gan]
 
-The exported graph applies the training split's standardisation (missing
-cells count as the training mean) and returns the ensemble mean of the
+The exported graph applies the scaling the model was trained behind (the
+training part's standard, robust or quantile transform; a missing cell
+counts as 0 after it, as in predict.py) and returns the ensemble mean of the
 auxiliary heads, one score per row; its batch dimension is dynamic.  Load it
 with `ms.load(path)` and `nn.GraphCell`.
 """
@@ -25,6 +26,7 @@ import tempfile
 import numpy as np
 
 from models import EALGAN
+from models.core.scaling import ScalingError, scaling_from_dict
 from models.persistence import recorded_scaling
 from models.utils import runtime
 from models.utils.cli import run_command
@@ -37,30 +39,81 @@ FILE_FORMATS = ("MINDIR",)
 MINDSPORE_PATH = re.compile(r"[0-9a-zA-Z@_\-.:/\\]+")   # the paths ms.export accepts
 
 
-class ScoringNetwork(nn.Cell):
-    """(x - mean) / scale, NaN -> 0, then the ensemble score.
+class AffineScaling(nn.Cell):
+    """(x - offset) / scale, NaN -> 0: the standard and robust transforms.
 
-    The scaling runs in float64, as preprocess.Standardizer does, so exported
+    The scaling runs in float64, as models/core/scaling.py does, so exported
     and Python scores agree to float32 rounding of the network alone.
     """
 
-    def __init__(self, networks, mean, scale):
+    def __init__(self, offset, scale):
         super().__init__()
-        self.networks = networks
-        self.mean = Tensor(np.asarray(mean, dtype=np.float64))
+        self.offset = Tensor(np.asarray(offset, dtype=np.float64))
         self.scale = Tensor(np.asarray(scale, dtype=np.float64))
 
     def construct(self, x):
-        z = (x.astype(ms.float64) - self.mean) / self.scale
-        z = ops.select(ops.isnan(z), ops.zeros_like(z), z).astype(ms.float32)
-        return self.networks(z)
+        z = (x.astype(ms.float64) - self.offset) / self.scale
+        return ops.select(ops.isnan(z), ops.zeros_like(z), z).astype(ms.float32)
+
+
+class PiecewiseLinearScaling(nn.Cell):
+    """The quantile transform: per column, linear interpolation between its knots
+    (features x K, increasing along K) and their scores, the outermost score
+    beyond them, NaN -> 0; np.interp's function, in float64."""
+
+    def __init__(self, knots, scores):
+        super().__init__()
+        self.knots = Tensor(np.asarray(knots, dtype=np.float64))
+        self.scores = Tensor(np.asarray(scores, dtype=np.float64))
+        self.last = int(self.knots.shape[1]) - 1
+
+    def construct(self, x):
+        x = x.astype(ms.float64).T        # (features, rows): each column's sorted knots
+        missing = ops.isnan(x)
+        x = ops.select(missing, ops.zeros_like(x), x)
+        above = ops.searchsorted(self.knots, x, right=True)   # first knot above x
+        lo = ops.clip(above - 1, 0, self.last)
+        hi = ops.clip(above, 0, self.last)
+        k_lo = ops.gather_elements(self.knots, 1, lo)
+        k_hi = ops.gather_elements(self.knots, 1, hi)
+        s_lo = ops.gather_elements(self.scores, 1, lo)
+        s_hi = ops.gather_elements(self.scores, 1, hi)
+        width = k_hi - k_lo   # 0 beyond the outermost knots (lo == hi)
+        share = ops.select(width > 0, (x - k_lo) / ops.select(width > 0, width,
+                                                              ops.ones_like(width)),
+                           ops.zeros_like(width))
+        z = ops.select(missing, ops.zeros_like(x), s_lo + share * (s_hi - s_lo))
+        return z.T.astype(ms.float32)
+
+
+def scaling_cell(record):
+    """The graph of a recorded scaling (models/core/scaling.py)."""
+    scaler = scaling_from_dict(record)
+    if scaler.kind == "quantile":
+        return PiecewiseLinearScaling(*scaler.padded())
+    return AffineScaling(*scaler.affine())
+
+
+class ScoringNetwork(nn.Cell):
+    """The recorded scaling, then the ensemble score."""
+
+    def __init__(self, networks, scaling):
+        super().__init__()
+        self.networks = networks
+        self.scaling = scaling
+
+    def construct(self, x):
+        return self.networks(self.scaling(x))
 
 
 def scoring_network(weights):
-    """The model in `weights` with its scaler, ready to export or call."""
+    """The model in `weights` with its scaling, ready to export or call."""
     meta = read_meta(weights)
-    scaler = recorded_scaling(meta, weights)
-    return ScoringNetwork(EALGAN.load(weights).networks_, scaler["mean"], scaler["scale"]), meta
+    try:
+        scaling = scaling_cell(recorded_scaling(meta, weights))
+    except ScalingError as err:
+        raise CheckpointError(f"{weights}/meta.json: {err}") from err
+    return ScoringNetwork(EALGAN.load(weights).networks_, scaling), meta
 
 
 def export(weights, file_name, file_format="MINDIR"):

@@ -49,7 +49,7 @@ from models.utils.compile_cache import (DEFAULT_DIR as DEFAULT_CACHE_DIR, Compil
 from models.utils.checkpoint import (META_FILE, CheckpointError, folder_problem, read_meta,
                                      errors_name, remove_stale, share_as_umask)
 from models.utils.results import KEY_COLUMNS, LOCK_FILE, RUN_COLUMNS, RUNS_FILE
-from preprocess import Standardizer
+from models.core.scaling import ScalingError, scaling_from_dict
 
 CHUNK_ROWS = 100_000
 # Cells pandas reads as missing (its default na_values), compared in lower case.
@@ -70,7 +70,10 @@ def load_model(weights):
     meta = read_meta(weights)
     if meta.get("model") not in DETECTORS:
         raise PredictError(f"{weights}/meta.json names no known model ({meta.get('model')!r})")
-    scaler = Standardizer.from_dict(recorded_scaling(meta, weights))
+    try:
+        scaler = scaling_from_dict(recorded_scaling(meta, weights))
+    except ScalingError as err:
+        raise PredictError(f"{weights}/meta.json: {err}") from err
     return DETECTORS[meta["model"]].load(weights), scaler, meta
 
 
@@ -244,7 +247,7 @@ def predict(weights, input_path, output, threshold=None, cache_dir=None):
                                        f"{rows + 1 + int(np.nonzero(np.isinf(chunk))[0][0])}")
                 try:
                     scaled = scaler.transform(chunk, meta.get("feature_names"))
-                except DataError as err:
+                except ScalingError as err:
                     raise PredictError(f"{input_path}: {err}") from err
                 scores = model.decision_function(scaled)
                 labels = (scores >= threshold).astype(np.int8)

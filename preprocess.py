@@ -3,9 +3,10 @@
     train+val / test = 80 / 20, then train / val = 75 / 25 of the rest,
     both stratified by label with the same seed (docs/design.md section 1).
 
-Scaling statistics come from the training part only.  A constant column gets
-scale 1 (no division by zero), and a missing cell is filled with the training
-mean of its column, i.e. 0 after scaling.
+The scaling (`scaling`: standard, robust or quantile; models/core/scaling.py)
+is fitted on the training part only.  A constant column maps to 0, and a
+missing cell to 0 as well: the training mean, median or middle rank of its
+column.
 """
 import dataclasses
 
@@ -13,6 +14,8 @@ import numpy as np
 from sklearn.model_selection import train_test_split
 
 from dataloader import DataError
+from models.core.scaling import (DEFAULT_SCALING, ScalingError, Standardizer,  # noqa: F401
+                                 fit_scaling)
 
 TEST_SIZE = 0.2
 VAL_SIZE = 0.25
@@ -43,73 +46,12 @@ def split_indices(y, seed):
 
 
 @dataclasses.dataclass
-class Standardizer:
-    """z = (x - mean) / scale with training statistics; NaN -> training mean."""
-
-    mean: np.ndarray
-    scale: np.ndarray
-
-    @classmethod
-    def fit(cls, X, names=None):
-        """Statistics of X's columns; a column whose mean or spread overflows float64
-        (values near 1e308 summed or squared) is refused, naming it (`names`: the
-        feature names, else columns are numbered)."""
-        X = np.asarray(X, dtype=np.float64)
-        observed = ~np.isnan(X)
-        counts = observed.sum(0)
-        filled = np.where(observed, X, 0.0)
-        with np.errstate(over="ignore", invalid="ignore"):   # overflow is checked below
-            mean = np.divide(filled.sum(0), counts, out=np.zeros(X.shape[1]),
-                             where=counts > 0)
-            deviation = np.where(observed, X - mean, 0.0)
-            std = np.sqrt(np.divide((deviation ** 2).sum(0), counts,
-                                    out=np.zeros(X.shape[1]), where=counts > 0))
-        overflow = np.flatnonzero(~(np.isfinite(mean) & np.isfinite(std)))
-        if len(overflow):
-            j = overflow[0]
-            raise DataError(f"{_column(names, j)}: values up to "
-                            f"{np.nanmax(np.abs(X[:, j])):.4g} overflow the scaling (their "
-                            "mean or spread is beyond the float range); divide the column "
-                            "by a power of ten")
-        return cls(mean, np.where(std > 0, std, 1.0))
-
-    def transform(self, X, names=None):
-        """Scaled float32 rows; a value the scaling takes beyond float32 is refused (the
-        network would see inf), naming its column."""
-        X = np.asarray(X, dtype=np.float64)
-        if X.shape[1] != len(self.mean):
-            raise DataError(f"{X.shape[1]} features given, the scaler was fitted on "
-                            f"{len(self.mean)}")
-        with np.errstate(over="ignore", invalid="ignore"):
-            scaled = np.nan_to_num((X - self.mean) / self.scale, nan=0.0).astype(np.float32)
-        beyond = np.argwhere(np.isinf(scaled) & np.isfinite(X))
-        if len(beyond):
-            row, j = beyond[0]
-            raise DataError(f"{_column(names, j)}: value {X[row, j]:.4g} lies too far from "
-                            f"the training values (mean {self.mean[j]:.4g}, spread "
-                            f"{self.scale[j]:.4g}) to scale within the float range")
-        return scaled
-
-    def to_dict(self):
-        return {"mean": self.mean.tolist(), "scale": self.scale.tolist()}
-
-    @classmethod
-    def from_dict(cls, values):
-        return cls(np.asarray(values["mean"], dtype=np.float64),
-                   np.asarray(values["scale"], dtype=np.float64))
-
-
-def _column(names, j):
-    return f"column {names[j]!r}" if names else f"feature column {j + 1}"
-
-
-@dataclasses.dataclass
 class PreparedData:
     """Scaled parts of one table under one seed."""
 
     X: dict            # part -> float32 (rows, features)
     y: dict            # part -> int32 (rows,)
-    scaler: Standardizer
+    scaler: object     # the fitted transform (models/core/scaling.py)
     missing_filled: int
 
     @property
@@ -117,14 +59,15 @@ class PreparedData:
         return {part: len(self.y[part]) for part in PARTS}
 
 
-def prepare(table, seed, scaler=None):
-    """Split `table` by `seed` and scale it (with `scaler` if given, else fit one on train)."""
+def prepare(table, seed, scaler=None, scaling=DEFAULT_SCALING):
+    """Split `table` by `seed` and scale it: with `scaler` if given, else with the
+    `scaling` transform fitted on the training part."""
     parts = dict(zip(PARTS, split_indices(table.y, seed)))
     names = table.feature_names
     try:
-        scaler = scaler or Standardizer.fit(table.X[parts["train"]], names)
+        scaler = scaler or fit_scaling(scaling, table.X[parts["train"]], names)
         scaled = {p: scaler.transform(table.X[rows], names) for p, rows in parts.items()}
-    except DataError as err:
+    except ScalingError as err:
         raise DataError(f"{table.path}: {err}") from err
     return PreparedData(
         X=scaled,

@@ -196,7 +196,7 @@ def check_width(args, path):
 
 def follow(args, table):
     """A data-parallel worker other than 0: train in step with worker 0, write nothing."""
-    data = prepare(table, args.seed)
+    data = prepare(table, args.seed, scaling=args.scaling)
     DETECTORS[args.model].from_config(model_config(args)).fit(
         data.X["train"], data.y["train"], data.X["val"], data.y["val"])
 
@@ -239,7 +239,7 @@ def run(args):
             check_output_folder(folder, flag)
         check_weights_target(args, table, weights)
         check_results_row(args, table, args.seed)
-        seed, data = args.seed, prepare(table, args.seed)
+        seed, data = args.seed, prepare(table, args.seed, scaling=args.scaling)
         print(summary_line(table, data))
         graph_settings = {k: v for k, v in vars(args).items()
                           if k not in OUTSIDE_GRAPH}

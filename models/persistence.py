@@ -16,19 +16,23 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from .core.detector import Detector
+from .core.scaling import DEFAULT_SCALING, ColumnScaler
 from .registry import DETECTORS
 from .utils.checkpoint import CheckpointError, read_meta
 
 
 def _scaler_and_detector(estimator):
-    """(StandardScaler or None, detector) of a detector or a two-step pipeline."""
+    """(StandardScaler, ColumnScaler or None, detector) of a detector or a two-step
+    pipeline."""
     if not isinstance(estimator, Pipeline):
         scaler, detector = None, estimator
     else:
         steps = [step for _, step in estimator.steps if step not in (None, "passthrough")]
-        if len(steps) > 2 or (len(steps) == 2 and not isinstance(steps[0], StandardScaler)):
+        if len(steps) > 2 or (len(steps) == 2 and not isinstance(steps[0], (StandardScaler,
+                                                                           ColumnScaler))):
             raise ValueError("save_model takes a detector or a Pipeline of a StandardScaler "
-                             "and a detector; other steps cannot be applied by predict.py")
+                             "or ColumnScaler and a detector; other steps cannot be applied "
+                             "by predict.py")
         scaler, detector = (steps[0], steps[1]) if len(steps) == 2 else (None, steps[-1])
     if not isinstance(detector, Detector):
         raise TypeError(f"save_model saves this repository's detectors, not "
@@ -37,7 +41,10 @@ def _scaler_and_detector(estimator):
 
 
 def scaler_record(scaler):
-    """The {"mean", "scale"} that predict.py applies, from a fitted StandardScaler."""
+    """The record that predict.py applies, from a fitted StandardScaler ({"mean", "scale"})
+    or ColumnScaler (its transform's)."""
+    if isinstance(scaler, ColumnScaler):
+        return scaler.transform_.to_dict()
     features = scaler.n_features_in_
     mean = scaler.mean_ if scaler.with_mean else np.zeros(features)
     scale = scaler.scale_ if scaler.with_std else np.ones(features)
@@ -98,4 +105,7 @@ def load_model(directory):
         return detector
     # The names belong to the pipeline's input, which the scaler sees first.
     detector.__dict__.pop("feature_names_in_", None)
-    return make_pipeline(standard_scaler(meta["scaler"], meta.get("feature_names")), detector)
+    names = meta.get("feature_names")
+    if meta["scaler"].get("kind", DEFAULT_SCALING) != DEFAULT_SCALING:
+        return make_pipeline(ColumnScaler.from_record(meta["scaler"], names), detector)
+    return make_pipeline(standard_scaler(meta["scaler"], names), detector)

@@ -23,6 +23,7 @@ import train_eval
 from conftest import ROOT, separable_data, snapshot, write_mat
 from models import EALGAN
 from models.core.detector import ModelTooLarge
+from models.core.scaling import scaling_from_dict
 from models.eal_gan import memory
 from models.eal_gan.networks import DiscriminatorEnsemble, Generator
 from models.utils import checkpoint, runtime
@@ -287,7 +288,7 @@ def test_predict_scores_every_row(model_dir, tmp_path, capsys, make):
                          "--output", str(tmp_path / "out.csv")]) == 0, capsys.readouterr().err
     got = pd.read_csv(tmp_path / "out.csv")["score"].to_numpy()
     model = EALGAN.load(weights)
-    scaler = predict.Standardizer.from_dict(model.meta_["scaler"])
+    scaler = scaling_from_dict(model.meta_["scaler"])
     assert len(got) == 50
     np.testing.assert_allclose(got, model.decision_function(scaler.transform(rows)), atol=2e-6)
 
@@ -618,7 +619,7 @@ def test_predict_reads_a_header_as_training_did(numbered_model, tmp_path, capsys
     assert predict.main(["--weights", str(weights), "--input", str(tmp_path / "in.csv"),
                          "--output", str(tmp_path / "out.csv")]) == 0, capsys.readouterr().err
     model = EALGAN.load(weights)
-    scaler = predict.Standardizer.from_dict(model.meta_["scaler"])
+    scaler = scaling_from_dict(model.meta_["scaler"])
     got = pd.read_csv(tmp_path / "out.csv")["score"].to_numpy()
     np.testing.assert_allclose(got, model.decision_function(scaler.transform(rows)), atol=2e-6)
 
