@@ -58,6 +58,12 @@ class EALGANConfig:
     select_ties: str = setting("confidence", "Epochs still tied go to the lower validation "
                                "balanced log-loss (confidence) or to the earlier epoch.",
                                choices=SELECTION_TIES, changes_graph=False)
+    refit: bool = setting(False, "After choosing epochs on validation, train again on the "
+                          "training and validation rows together (same seed, batch size and "
+                          "steps per row) and keep the chosen epochs.", changes_graph=False)
+    bags: int = setting(1, "Fits seeded seed, seed + 1, ... on the same rows, each choosing its "
+                        "own epochs; the model averages all their kept ensembles.",
+                        changes_graph=False)
     tune: bool = setting(False, "Choose the settings among tuning.CANDIDATES on validation, "
                          "then refit with the winner.", changes_graph=False)
     tune_seeds: int = setting(2, "Training seeds per candidate when tuning.", changes_graph=False)
@@ -68,7 +74,7 @@ class EALGANConfig:
                         "shuffles, noise, the held-out validation part.", changes_graph=False)
 
     def validate(self):
-        positive = ("train_steps", "ensemble_num", "select_top_k", "tune_seeds")
+        positive = ("train_steps", "ensemble_num", "select_top_k", "tune_seeds", "bags")
         for name in positive:
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
@@ -117,44 +123,95 @@ class EALGAN(Detector):
                                      cfg.SN_used)
 
     def _fit(self, X, y, X_val, y_val, on_epoch):
-        """Train on (X, y); keep the select_top_k best epochs on validation when given."""
+        """Train on (X, y); keep the select_top_k best epochs on validation when given.
+
+        With bags > 1, further fits seeded seed + 1, ... run on the same rows and
+        the model averages every fit's kept ensembles.
+        """
         if self.config_.tune:  # candidates train quietly; fit_summary() shows their scores
             return self._fit_tuned(X, y, X_val, y_val, on_epoch)
+        self._check_refit(X_val)
+        states = self._fit_bag(X, y, X_val, y_val, on_epoch)
+        kept_epochs = [self.snapshot_epochs_] if states is not None else []
+        for bag in range(1, self.config_.bags):
+            member = type(self).from_config(dataclasses.replace(
+                self.config_, seed=self.config_.seed + bag, bags=1))
+            member.config_ = member.config
+            extra = member._fit_bag(X, y, X_val, y_val, None)
+            if states is not None:
+                states += extra
+                kept_epochs.append(member.snapshot_epochs_)
+        if states is None:   # a data-parallel follower: worker 0 selects and saves
+            return self
+        self.bag_seeds_ = [self.config_.seed + bag for bag in range(self.config_.bags)]
+        self.snapshot_epochs_ = [epoch for epochs in kept_epochs for epoch in epochs]
+        if len(states) > 1:
+            self._merge_snapshots(states)
+        return self
+
+    def _check_refit(self, X_val):
+        if not self.config_.refit:
+            return
+        if X_val is None:
+            raise ValueError("refit needs a validation part to choose its epochs: pass X_val "
+                             "and y_val, or a validation_fraction above 0")
+        if runtime.shard()[1] > 1:
+            raise ValueError("refit trains one process's choice of epochs again; data-parallel "
+                             "training does not refit: set refit=False")
+
+    def _fit_bag(self, X, y, X_val, y_val, on_epoch):
+        """One seeded fit (and, with refit, its refit); the kept epochs' parameters, best
+        first, or None on a data-parallel follower."""
         self.batch_size_, self.max_epochs_ = schedule.resolve(
             self.config_.batch_size, self.config_.max_epochs, self.config_.train_steps, len(X))
         memory.check_fits(self.config_, X.shape[1], self.batch_size_)
-        rngs = self._build(X.shape[1])
-        rank, workers = runtime.shard()
-        if workers > 1:  # each worker draws its own noise; the shuffle is shared
-            rngs["noise"] = np.random.default_rng([self.config_.seed, rank, workers])
         run_config = dataclasses.replace(self.config_, batch_size=self.batch_size_,
                                          max_epochs=self.max_epochs_)
-        self.history_, kept, loop = self._train(run_config, rngs, (rank, workers),
-                                                (X, y, X_val, y_val), on_epoch)
-        if rank != 0:   # a follower's parameters equal worker 0's, which selects and saves
-            return self
+        self.history_, kept, loop = self._train(run_config, (X, y, X_val, y_val), on_epoch)
+        if runtime.shard()[0] != 0:  # a follower's parameters equal worker 0's
+            return None
         # epochs x validation rows: what the selection rules are compared on
         self.validation_scores_ = np.array(loop.val_scores) if X_val is not None else None
         self.snapshot_epochs_ = kept.epochs()
-        diverged = [r["epoch"] for r in self.history_
+        self._check_finite(self.history_)
+        self.selected_epoch_ = self.snapshot_epochs_[0]
+        self.labels_queried_ = self.history_[-1]["labels_queried"]
+        if not self.config_.refit:
+            return kept.items()
+        return self._refit(np.concatenate((X, X_val)), np.concatenate((y, y_val)), run_config)
+
+    def _refit(self, X, y, run_config):
+        """Train again from the same initial values on every labelled row, with the same
+        batch size, up to the last chosen epoch; keep the chosen epochs (their
+        validation order).  The parameters of those epochs, best first."""
+        refit_config = dataclasses.replace(run_config, max_epochs=max(self.snapshot_epochs_))
+        self.refit_history_, kept, _ = self._train(refit_config, (X, y, None, None), None,
+                                                   keep_epochs=self.snapshot_epochs_)
+        self._check_finite(self.refit_history_)
+        self.labels_queried_ = self.refit_history_[-1]["labels_queried"]
+        return kept.items()
+
+    def _check_finite(self, history):
+        """Refuse a fit whose kept epochs scored NaN or infinity (or that kept none)."""
+        diverged = [r["epoch"] for r in history
                     if r["epoch"] in self.snapshot_epochs_ and not np.isfinite(r["train_auc"])]
         if not self.snapshot_epochs_ or diverged:
             raise TrainingDiverged("EAL-GAN training diverged: its scores are not finite "
                                    "(try a smaller lr_g / lr_d)")
-        self.selected_epoch_ = self.snapshot_epochs_[0]
-        self.labels_queried_ = self.history_[-1]["labels_queried"]
-        if len(kept.items()) > 1:
-            self._merge_snapshots(kept.items())
-        return self
 
-    def _train(self, run_config, rngs, shard, parts, on_epoch):
-        """Run the epoch loop on pooled training graphs of these shapes (graphs.py), then
-        fill this model's own networks with the best epoch's values."""
+    def _train(self, run_config, parts, on_epoch, keep_epochs=None):
+        """Build this model's networks from its seed, run the epoch loop on pooled training
+        graphs of these shapes (graphs.py), then fill the networks with the best epoch's
+        values.  keep_epochs: keep these epochs instead of choosing on validation."""
+        rngs = self._build(parts[0].shape[1])
+        shard = runtime.shard()
+        if shard[1] > 1:  # each worker draws its own noise; the shuffle is shared
+            rngs["noise"] = np.random.default_rng([self.config_.seed, *shard])
         key, training = self._borrow_graphs(run_config, len(parts[0]), shard[1])
         loop = EpochLoop(training, run_config, rngs, shard)
         score = functools.partial(score_rows, training.networks)
         try:
-            history, kept = loop.run(*parts, score, on_epoch)
+            history, kept = loop.run(*parts, score, on_epoch, keep_epochs)
         finally:  # a failed fit's graphs are still good: load() resets every value
             graphs.give_back(key, training)
         graphs.copy_values(self.networks_, training.networks, "the trained networks")
@@ -209,12 +266,18 @@ class EALGAN(Detector):
 
     def fit_summary(self):
         epochs = ", ".join(str(e) for e in self.snapshot_epochs_)
+        bags = getattr(self, "bag_seeds_", [self.config_.seed])
+        trained = [f"{len(bags)} bags (seeds {', '.join(map(str, bags))}), kept epochs per "
+                   "bag in order"] if len(bags) > 1 else []
+        if self.config_.refit:
+            trained.append("refitted on the training and validation rows, keeping the "
+                           "epochs chosen on validation")
         tuned = [] if getattr(self, "tuned_candidate_", None) is None else \
             [f"tuning candidate {row['candidate']}: held-out validation AUC "
              f"{row['heldout_auc']:.4f} Gmean {row['heldout_gmean']:.4f}"
              for row in self.tuning_] + [f"tuned settings: {self.tuned_candidate_}"]
         rates = ", ".join(f"{lr:.5f}" for lr in self.member_lr_)
-        return tuned + [f"member learning rates: {rates}",
+        return tuned + trained + [f"member learning rates: {rates}",
                 f"batch size {self.batch_size_}, {self.max_epochs_} epochs",
                 f"selected epochs {epochs} (best {self.config_.select_top_k} on validation "
                 f"{self.config_.select_metric}, ties {self.config_.select_ties}), "
@@ -230,6 +293,7 @@ class EALGAN(Detector):
                 "selected_epoch": getattr(self, "selected_epoch_", None),
                 "snapshot_epochs": getattr(self, "snapshot_epochs_", None),
                 "labels_queried": getattr(self, "labels_queried_", None),
+                "bag_seeds": getattr(self, "bag_seeds_", None),
                 "tuned_candidate": getattr(self, "tuned_candidate_", None),
                 "tuning": getattr(self, "tuning_", None)}
 
@@ -246,6 +310,7 @@ class EALGAN(Detector):
         model.batch_size_ = meta.get("batch_size", config.batch_size)
         model.max_epochs_ = meta.get("max_epochs", config.max_epochs)
         model.labels_queried_ = meta.get("labels_queried")
+        model.bag_seeds_ = meta.get("bag_seeds") or [config.seed]
         return model
 
 
@@ -268,8 +333,11 @@ that score best on the validation part.""", {
     "batch_size_": ("int", "Batch size the fit used ('auto' resolved)."),
     "max_epochs_": ("int", "Epochs the fit ran ('auto' resolved)."),
     "member_lr_": ("ndarray of shape (ensemble_num,)", "Each discriminator's learning rate."),
-    "snapshot_epochs_": ("list of int", "The kept epochs, best on validation first; the "
-                         "model averages their ensembles."),
+    "snapshot_epochs_": ("list of int", "The kept epochs, best on validation first (with "
+                         "bags, each bag's in turn); the model averages their ensembles."),
+    "bag_seeds_": ("list of int", "The seed of each bag's fit (one: seed)."),
+    "refit_history_": ("list of dict", "With refit=True: the refit's epoch records (the "
+                       "first bag's)."),
     "selected_epoch_": ("int", "The best epoch on validation (snapshot_epochs_[0])."),
     "validation_scores_": ("ndarray of shape (epochs, n_val) or None", "Every epoch's "
                            "scores of the validation rows: what the selection rule ranked."),

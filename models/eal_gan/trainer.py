@@ -233,10 +233,12 @@ class EpochLoop:
         return record, validation_measure(self.config.select_metric, y_val, val_scores,
                                           self.config.select_ties)
 
-    def run(self, X, y, X_val, y_val, score, on_epoch=None):
+    def run(self, X, y, X_val, y_val, score, on_epoch=None, keep_epochs=None):
         """Train; return the history and the kept epochs' parameters, best first.
 
-        The best epoch's parameters are left in the networks.
+        keep_epochs: keep these epochs, ranked in this order, instead of the best
+        on validation (a refit).  The best epoch's parameters are left in the
+        networks.
         """
         X = np.ascontiguousarray(X, dtype=np.float32)
         y = np.ascontiguousarray(y, dtype=np.int32)
@@ -258,6 +260,9 @@ class EpochLoop:
                                     "step_seconds": step_seconds})
                     continue
                 metrics, measure = self._evaluate(X, y, X_val, y_val, score)
+                if keep_epochs is not None:
+                    measure = (-float(keep_epochs.index(epoch)),) if epoch in keep_epochs \
+                        else (np.nan,)
                 improved = kept.offer(measure, epoch, lambda: snapshot(self.cells))
                 history.append({"epoch": epoch, "loss_d": d_loss, "loss_g": g_loss, **metrics,
                                 "labels_queried": int(queried.sum()), "improved": improved,

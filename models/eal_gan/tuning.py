@@ -100,7 +100,9 @@ def tune(make_model, config, X, y, X_val, y_val, names=None, verbose=0):
     with progress.bar(len(names) * len(seeds), "tuning fits", "fit", enabled=bool(verbose)) \
             as fits:
         for name in names:
-            cand = candidate_config(config, name)
+            # judged by the epochs one fit chooses on validation: not bagged or
+            # refitted (the final model is, as configured)
+            cand = dataclasses.replace(candidate_config(config, name), refit=False, bags=1)
             scores = []
             for seed in seeds:
                 fits.set_postfix(candidate=name, seed=seed, refresh=False)
