@@ -172,8 +172,8 @@ def check_distributed(args, table, workers):
     """What data-parallel training cannot do, refused on every worker alike (before scaling)."""
     if args.model != EALGAN.name:
         raise ConfigError(f"--distributed trains EAL-GAN only, not {args.model}")
-    if args.resume or args.tune:
-        raise ConfigError("--distributed trains one model: drop --resume and --tune")
+    if args.resume or args.tune or args.refit:
+        raise ConfigError("--distributed trains one model: drop --resume, --tune and --refit")
     config = model_config(args)
     train_rows = len(split_indices(table.y, args.seed)[0])
     batch, _ = schedule.resolve(config.batch_size, config.max_epochs, config.train_steps,
