@@ -20,6 +20,8 @@ two of them (`--threads 1` each) share a 2-core machine.
   with a quarter of it held out to choose epochs (validation_fraction), once
   as it is and once refitted on the whole training part (refit=True); both
   score the real validation part, which neither saw.
+- `config_standard`, `config_quantile`: the dataset's own config
+  (configs/DATASET.yaml, what train_eval.py trains) with each scaling.
 
 `compare` reads those files (models/eal_gan/selection.py's cross-fit,
 epochs chosen on one half of validation and scored on the other), puts their
@@ -29,7 +31,9 @@ the tables of docs/accuracy.md:
 - scaling: held-out AUC and Gmean of each transform per dataset, and which
   default a leave-one-dataset-out choice makes;
 - bagging: 1 against 3 training seeds averaged, same split;
-- refit: the inner fit against its refit, on the validation part.
+- refit: the inner fit against its refit, on the validation part;
+- configs: each dataset's config with standard against quantile scaling,
+  judged by the config's own epoch rule.
 """
 import argparse
 import dataclasses
@@ -47,6 +51,7 @@ from models.core.detector import TrainingDiverged  # noqa: E402
 from models.core.scaling import SCALINGS  # noqa: E402
 from models.eal_gan.selection import (HALF_SPLITS, best_epochs,  # noqa: E402
                                       epoch_metrics, stratified_halves)
+from models.eal_gan.tuning import objective  # noqa: E402
 from models.utils import progress, runtime  # noqa: E402
 from models.utils.metrics import auc_score, gmean_score  # noqa: E402
 from models.utils.results import fill_block, read_rows, write_rows  # noqa: E402
@@ -59,6 +64,9 @@ TABLE = os.path.join(ROOT, "results", "accuracy.csv")
 DOC = os.path.join(ROOT, "docs", "accuracy.md")
 COLUMNS = ["Data", "Seed", "Study", "Variant", "AUC", "Gmean", "Seconds"]
 BAG_SEEDS = 3
+# The per-dataset configs were tuned with standard scaling; they are judged against the
+# study's other candidate.
+CONFIG_SCALINGS = ("standard", "quantile")
 # Cheapest first (results/tuning.csv's seconds of the default candidate), so that a
 # study cut short has judged the most datasets.
 COST_ORDER = ("lympho", "glass", "shuttle", "pendigits", "annthyroid", "vowels", "letter",
@@ -72,6 +80,7 @@ def fits():
     planned += [(f"standard_t{b}", "standard", b, "selection") for b in range(1, BAG_SEEDS)]
     planned += [("standard_inner", "standard", 0, "inner"),
                 ("standard_refit", "standard", 0, "refit")]
+    planned += [(f"config_{scaling}", scaling, 0, "config") for scaling in CONFIG_SCALINGS]
     return planned
 
 
@@ -83,6 +92,16 @@ def default_config(dataset, seed):
     """The defaults for this dataset and seed, without its configs/DATASET.yaml."""
     return model_config(resolve_settings(["--data_name", dataset, "--seed", str(seed),
                                           "--config", DEFAULT_CONFIG]))
+
+
+def dataset_config(dataset, seed):
+    """What train_eval.py trains for this dataset and seed (its configs/DATASET.yaml)."""
+    return model_config(resolve_settings(["--data_name", dataset, "--seed", str(seed)]))
+
+
+def config_rule(config):
+    """A config's epoch selection rule: (metric, k, ties)."""
+    return (config.select_metric, config.select_top_k, config.select_ties)
 
 
 def claim(path):
@@ -123,10 +142,10 @@ def record(dataset, seed, fit):
         return
     data = prepare(load_table(resolve_data_file(os.path.join(ROOT, "data"), dataset)), seed,
                    scaling=scaling)
-    config = default_config(dataset, seed)
+    config = (dataset_config if kind == "config" else default_config)(dataset, seed)
     started = time.perf_counter()
     try:
-        if kind == "selection":
+        if kind in ("selection", "config"):
             model = EALGAN.from_config(dataclasses.replace(config, seed=seed + offset))
             model.fit(data.X["train"], data.y["train"], data.X["val"], data.y["val"])
             scores = model.validation_scores_
@@ -206,6 +225,12 @@ def study_rows(dataset, seed, runs, rule):
         add("bags", "1 (mean of 3 seeds)", np.mean(singles, axis=0), bag[:1])
         add("bags", str(BAG_SEEDS), bag_heldout([runs[n]["val_scores"] for n in bag], y, rule,
                                                 seed), bag)
+    own_rule = config_rule(dataset_config(dataset, seed))
+    for scaling in CONFIG_SCALINGS:
+        name = f"config_{scaling}"
+        if name in runs:
+            add("config", scaling, bag_heldout([runs[name]["val_scores"]], y, own_rule, seed),
+                [name])
     for name, variant in (("standard_inner", "no refit"), ("standard_refit", "refit")):
         if name in runs:
             scores = runs[name]["val_scores"][0]
@@ -297,6 +322,42 @@ def default_rule():
     return (defaults.select_metric, defaults.select_top_k, defaults.select_ties)
 
 
+def config_verdicts(rows):
+    """{dataset: (scaling chosen, {scaling: (mean AUC, mean Gmean, seeds)})} of the config
+    study: the scaling with the best mean AUC x Gmean over the splits recorded with both
+    (ties and NaN: standard, which the config was tuned with)."""
+    cells = {(r["Data"], r["Seed"], r["Variant"]): (r["AUC"], r["Gmean"]) for r in rows
+             if r["Study"] == "config"}
+    verdicts = {}
+    for dataset in ODDS_DATASETS:
+        seeds = sorted({seed for d, seed, _ in cells if d == dataset
+                        and all((d, seed, s) in cells for s in CONFIG_SCALINGS)})
+        if not seeds:
+            continue
+        means = {s: tuple(np.mean([cells[dataset, seed, s][i] for seed in seeds])
+                          for i in (0, 1)) + (seeds,) for s in CONFIG_SCALINGS}
+        chosen = max(CONFIG_SCALINGS, key=lambda s: (objective(*means[s][:2]),
+                                                     -CONFIG_SCALINGS.index(s)))
+        verdicts[dataset] = (chosen, means)
+    return verdicts
+
+
+def config_table(rows):
+    """Markdown: per dataset, its config's held-out AUC and Gmean with each scaling."""
+    verdicts = config_verdicts(rows)
+    if not verdicts:
+        return "(not recorded yet)"
+    lines = ["| dataset | seeds | " + " | ".join(f"{s} AUC | {s} Gmean"
+                                                 for s in CONFIG_SCALINGS) + " | chosen |",
+             "|---|---|" + "---|---|" * len(CONFIG_SCALINGS) + "---|"]
+    for dataset, (chosen, means) in verdicts.items():
+        seeds = means[chosen][2]
+        lines.append(f"| {dataset} | {', '.join(map(str, seeds))} | " + " | ".join(
+            f"{means[s][0]:.4f} | {means[s][1]:.4f}" for s in CONFIG_SCALINGS)
+            + f" | {chosen} |")
+    return "\n".join(lines)
+
+
 def compare():
     """results/accuracy.csv and docs/accuracy.md's tables from the recorded fits, over
     the rows the table already holds."""
@@ -315,7 +376,8 @@ def compare():
               "accuracy-scaling-choice": leave_one_out(rows),
               "accuracy-bags": study_table(rows, "bags", ["1 (mean of 3 seeds)",
                                                           str(BAG_SEEDS)]),
-              "accuracy-refit": study_table(rows, "refit", ["no refit", "refit"])}
+              "accuracy-refit": study_table(rows, "refit", ["no refit", "refit"]),
+              "accuracy-configs": config_table(rows)}
     for name, text in blocks.items():
         print(f"{name}:\n{text}\n")
         fill_block(DOC, name, text)
