@@ -6,6 +6,7 @@ train_eval.py (training, and --resume) and scripts/plot_results.py use it.
 import os
 
 from models.core.scaling import ScalingError, scaling_from_dict
+from models.persistence import recorded_scaling
 from preprocess import PARTS, prepare
 from models import DETECTORS, EALGAN
 from models.utils import plots
@@ -52,7 +53,7 @@ def load_trained(args, table, weights):
     if seed != args.seed:
         print(f"note: {weights} was trained with seed {seed}; evaluating on that seed's split")
     try:
-        scaler = scaling_from_dict(meta["scaler"])
+        scaler = scaling_from_dict(recorded_scaling(meta, weights))
     except ScalingError as err:
         raise CheckpointError(f"{weights}/meta.json: {err}") from err
     data = prepare(table, seed, scaler)

@@ -92,8 +92,11 @@ def write_results(args, table, data, model, metrics, seed, train_seconds, made_w
     test = {name[len("test_"):]: value for name, value in metrics.items()
             if name.startswith("test_")}
     key = dataset_row(table.name, len(table.y), table.X.shape[1], table.outlier_percent)
+    # a refitted EAL-GAN trained on the validation rows too (other detectors never refit)
+    refit = getattr(model.config_, "refit", False)
+    train_rows = data.sizes["train"] + (data.sizes["val"] if refit else 0)
     record_run(args.results_dir, run_row(model.label, key, seed, test, model.selected_epoch_,
-                                         model.labels_queried_, data.sizes["train"],
+                                         model.labels_queried_, train_rows,
                                          train_seconds, made_with),
                on_locked=runtime.stop_listening)
 

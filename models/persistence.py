@@ -1,9 +1,9 @@
 """Ship a model fitted in Python: one folder that predict.py, export.py and load_model read.
 
-A fitted detector, or a fitted Pipeline of a StandardScaler and a detector,
-is saved as the command line saves its models: a checkpoint per network
-and meta.json.  The folder records the scaling the detector was trained
-behind ("scaler": the StandardScaler's mean and scale, or null for a bare
+A fitted detector, or a fitted Pipeline of a StandardScaler or ColumnScaler
+and a detector, is saved as the command line saves its models: a checkpoint
+per network and meta.json.  The folder records the scaling the detector was
+trained behind ("scaler": the transform's statistics, or null for a bare
 detector), so predict.py and export.py apply it to raw rows and
 load_model() gives the same pipeline back.  The scaling is recorded rather
 than owned by the estimator so that a detector stays one step of the
@@ -16,7 +16,7 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from .core.detector import Detector
-from .core.scaling import DEFAULT_SCALING, ColumnScaler
+from .core.scaling import ColumnScaler
 from .registry import DETECTORS
 from .utils.checkpoint import CheckpointError, read_meta
 
@@ -42,9 +42,10 @@ def _scaler_and_detector(estimator):
 
 def scaler_record(scaler):
     """The record that predict.py applies, from a fitted StandardScaler ({"mean", "scale"})
-    or ColumnScaler (its transform's)."""
+    or ColumnScaler (its transform's, always with its "kind", which load_model reads as
+    "rebuild a ColumnScaler")."""
     if isinstance(scaler, ColumnScaler):
-        return scaler.transform_.to_dict()
+        return {"kind": scaler.transform_.kind, **scaler.transform_.to_dict()}
     features = scaler.n_features_in_
     mean = scaler.mean_ if scaler.with_mean else np.zeros(features)
     scale = scaler.scale_ if scaler.with_std else np.ones(features)
@@ -90,11 +91,14 @@ def save_model(estimator, directory):
 
 
 def load_model(directory):
-    """The model in `directory`: a Pipeline(StandardScaler, detector) when the folder records
-    a scaling (every folder train_eval.py writes does), else the bare detector.
+    """The model in `directory`: a Pipeline(scaler, detector) when the folder records a
+    scaling (every folder train_eval.py writes does), else the bare detector.
 
-    Unlike predict.py, which counts a missing cell as the training mean, the
-    pipeline refuses rows with missing values, as scikit-learn's scalers do.
+    The scaler is a ColumnScaler when the record names its kind (a saved
+    ColumnScaler, or a robust or quantile run of train_eval.py): like
+    predict.py it turns a missing cell into 0.  A record of means and scales
+    alone (a saved StandardScaler, or a standard run of train_eval.py) gives
+    a StandardScaler, which refuses rows with missing values.
     """
     meta = read_meta(directory)
     if meta.get("model") not in DETECTORS:
@@ -106,6 +110,6 @@ def load_model(directory):
     # The names belong to the pipeline's input, which the scaler sees first.
     detector.__dict__.pop("feature_names_in_", None)
     names = meta.get("feature_names")
-    if meta["scaler"].get("kind", DEFAULT_SCALING) != DEFAULT_SCALING:
+    if "kind" in meta["scaler"]:
         return make_pipeline(ColumnScaler.from_record(meta["scaler"], names), detector)
     return make_pipeline(standard_scaler(meta["scaler"], names), detector)

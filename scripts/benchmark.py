@@ -558,11 +558,12 @@ import json, sys, time
 import numpy as np
 sys.path.append(sys.argv[4])            # the repository, for the data helpers only
 from dataloader import load_table, resolve_data_file
-from preprocess import Standardizer, prepare
+from preprocess import prepare
 from ealgan import EALGAN
+from ealgan.core.scaling import scaling_from_dict
 meta = json.load(open(sys.argv[2] + "/meta.json"))
 table = load_table(resolve_data_file(sys.argv[4] + "/data", sys.argv[1]))
-data = prepare(table, int(sys.argv[3]), Standardizer.from_dict(meta["scaler"]))
+data = prepare(table, int(sys.argv[3]), scaling_from_dict(meta["scaler"]))
 started = time.perf_counter()
 model = EALGAN(**meta["config"]).fit(data.X["train"], data.y["train"], data.X["val"],
                                      data.y["val"])
@@ -585,10 +586,11 @@ def python_report(dataset):
         from models import EALGAN
         from models.utils import runtime
         from dataloader import load_table, resolve_data_file
-        from preprocess import Standardizer, prepare
+        from models.core.scaling import scaling_from_dict
+        from preprocess import prepare
         runtime.configure()
         data = prepare(load_table(resolve_data_file(os.path.join(ROOT, "data"), dataset)),
-                       meta["seed"], Standardizer.from_dict(meta["scaler"]))
+                       meta["seed"], scaling_from_dict(meta["scaler"]))
         cli_scores = EALGAN.load(weights).decision_function(data.X["test"])
         same = np.array_equal(cli_scores, np.load(os.path.join(weights,
                                                                "python_test_scores.npy")))

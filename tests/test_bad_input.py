@@ -582,6 +582,11 @@ def test_memory_check_refuses_with_the_settings_that_shrink_it():
     memory.check_fits(config, 2000, 256, available=needed)
     single = EALGAN(select_top_k=1).config
     assert memory.estimated_bytes(single, 2000, 256) < needed / 3
+    # every bag's kept epochs are held until they are merged: refused before the first bag
+    bagged = EALGAN(bags=3).config
+    assert memory.estimated_bytes(bagged, 2000, 256) > 2 * needed
+    with pytest.raises(ModelTooLarge, match="bags 3"):
+        memory.check_fits(bagged, 2000, 256, available=needed)
 
 
 @pytest.fixture(scope="module")

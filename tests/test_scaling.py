@@ -36,11 +36,11 @@ def test_robust_matches_scikit_learn_and_falls_back_to_the_spread():
     reference = RobustScaler().fit(X[:, [0, 2]])
     np.testing.assert_allclose(robust.transform(X)[:, [0, 2]], reference.transform(X[:, [0, 2]]),
                                rtol=1e-5, atol=1e-5)
-    # the flag's IQR is 0 (median and quartiles 0 or 1): divided by its std instead
-    flag = X[:, 1]
-    assert np.percentile(flag, 75) - np.percentile(flag, 25) in (0.0, 1.0)
-    constant = RobustScaling.fit(np.c_[np.zeros(10), np.r_[np.zeros(9), 1.0]])
-    np.testing.assert_allclose(constant.scale, [1.0, np.std(np.r_[np.zeros(9), 1.0])])
+    # a constant column is divided by 1; a rare flag's IQR is 0: divided by its std instead
+    rare = np.r_[np.zeros(9), 1.0]
+    assert np.percentile(rare, 75) - np.percentile(rare, 25) == 0
+    fallback = RobustScaling.fit(np.c_[np.zeros(10), rare])
+    np.testing.assert_allclose(fallback.scale, [1.0, np.std(rare)])
 
 
 def test_quantile_gives_training_rows_their_normal_scores():
@@ -70,8 +70,9 @@ def test_quantile_clamps_new_values_and_sends_missing_cells_to_zero():
     assert scaled[0, 0] == pytest.approx(q.scores[0][-1])
     assert scaled[1, 0] == pytest.approx(q.scores[0][0])
     assert scaled[0, 2] == 0 and scaled[1, 1] == 0
-    assert QuantileScaling.fit(np.c_[np.full(20, 3.0)]).transform([[3.0], [9.0]]).tolist() == \
-        [[0.0], [0.0]]
+    for rows in (20, 33, 100):   # 33 and 100 levels' scores do not sum to 0 in floating point
+        assert QuantileScaling.fit(np.c_[np.full(rows, 3.0)]).transform([[3.0], [9.0]]) \
+            .tolist() == [[0.0], [0.0]]
 
 
 @pytest.mark.parametrize("kind", SCALINGS)
@@ -85,6 +86,30 @@ def test_records_round_trip_and_refuse_what_they_do_not_know(kind):
         scaling_from_dict({**scaler.to_dict(), "kind": "rank"})
     with pytest.raises(ScalingError, match="4 features given"):
         scaler.transform(np.zeros((2, 4)))
+
+
+def damaged(record):
+    """Records of the same kind that cannot be applied: a key missing, lengths that
+    differ, values that are not numbers, knots out of order."""
+    out = []
+    for key in record:
+        if key != "kind":
+            out.append({k: v for k, v in record.items() if k != key})
+            out.append({**record, key: record[key][:-1]})
+            out.append({**record, key: "abc"})
+    if "knots" in record:
+        out.append({**record, "knots": [at[::-1] for at in record["knots"]]})
+    else:
+        out.append({**record, "scale": [0.0] * len(record["scale"])})
+    return out
+
+
+@pytest.mark.parametrize("kind", SCALINGS)
+def test_damaged_records_are_one_scaling_error(kind):
+    record = fit_scaling(kind, columns()).to_dict()
+    for bad in damaged(record) + [None, []]:
+        with pytest.raises(ScalingError):
+            scaling_from_dict(bad)
 
 
 @pytest.mark.parametrize("kind", SCALINGS)
@@ -147,19 +172,26 @@ def test_predict_and_export_apply_the_recorded_quantile_scaling(trained_quantile
     np.testing.assert_allclose(graph(Tensor(X.astype(np.float32))).asnumpy(), want, atol=1e-6)
 
 
-def test_a_python_pipeline_with_a_column_scaler_ships_like_the_command_line(tmp_path):
+@pytest.mark.parametrize("kind", SCALINGS)
+def test_a_python_pipeline_with_a_column_scaler_ships_like_the_command_line(kind, tmp_path):
     X, y = separable_data(rows=240, features=4, seed=3)
     X = pd.DataFrame(np.exp(X) * [1, 10, 100, 1000], columns=NAMES)
-    pipe = make_pipeline(ColumnScaler("quantile"),
+    pipe = make_pipeline(ColumnScaler(kind),
                          EALGAN(max_epochs=2, batch_size=64, ensemble_num=3)).fit(X, y)
     want = pipe.decision_function(X)
     save_model(pipe, tmp_path / "mine")
     loaded = load_model(tmp_path / "mine")
-    assert isinstance(loaded.steps[0][1], ColumnScaler)
+    assert isinstance(loaded.steps[0][1], ColumnScaler) and loaded.steps[0][1].scaling == kind
     np.testing.assert_array_equal(loaded.decision_function(X), want)
+    gap = X.copy()
+    gap.iloc[0, 1] = np.nan   # the saved ColumnScaler still turns a missing cell into 0
+    np.testing.assert_array_equal(loaded.decision_function(gap), pipe.decision_function(gap))
     X.to_csv(tmp_path / "rows.csv", index=False)
     assert predict.main(["--weights", str(tmp_path / "mine"), "--input",
                          str(tmp_path / "rows.csv"), "--output", str(tmp_path / "s.csv")]) == 0
     np.testing.assert_allclose(pd.read_csv(tmp_path / "s.csv")["score"], want, atol=2e-6)
+
+
+def test_a_column_scaler_of_an_unknown_kind_is_refused():
     with pytest.raises(ScalingError, match="unknown scaling 'log'"):
-        ColumnScaler("log").fit(X)
+        ColumnScaler("log").fit(columns())

@@ -5,7 +5,7 @@
     quantile   z = the normal score of x's training quantile: rank-Gauss
 
 Every transform is fitted on the training part only and sends a missing cell
-(NaN) to 0: the training mean, median or middle rank of its column.  A
+(NaN) to 0: the training mean, median or middle quantile of its column.  A
 constant column maps to 0.
 
 The quantile transform is piecewise linear: each column keeps the training
@@ -14,9 +14,10 @@ values at QUANTILE_LEVELS evenly spaced probabilities p_k = (k + 1/2) / K
 quantiles Phi^-1(p_k); between two of them a value is interpolated
 linearly, beyond the outermost it takes the outermost score.  Values shared
 by several levels (a binary flag, a column of mostly zeros) become one knot
-whose score is the mean of theirs, i.e. the value's middle rank.  Being
-piecewise linear, it is applied exactly by numpy (`np.interp`) and by an
-exported graph (export.py), with no approximation between the two.
+whose score is the mean of those levels' scores.  Being piecewise linear,
+it is applied by numpy (`np.interp`) and by an exported graph (export.py)
+alike: the graph computes np.interp's function of the float32 rows it is
+given.
 
 A transform is recorded in a model's meta.json by `to_dict()` and rebuilt by
 `scaling_from_dict()`; a record without "kind" is a standard one (the format
@@ -98,7 +99,7 @@ class Standardizer:
 
     @classmethod
     def from_dict(cls, values):
-        return cls(_as_float64(values["mean"]), _as_float64(values["scale"]))
+        return cls(*_affine_record(values, "mean"))
 
 
 class RobustScaling(Standardizer):
@@ -129,7 +130,7 @@ class RobustScaling(Standardizer):
 
     @classmethod
     def from_dict(cls, values):
-        return cls(_as_float64(values["median"]), _as_float64(values["scale"]))
+        return cls(*_affine_record(values, "median"))
 
 
 @dataclasses.dataclass
@@ -157,9 +158,11 @@ class QuantileScaling:
             levels = min(QUANTILE_LEVELS, len(values))
             p = (np.arange(levels) + 0.5) / levels
             at, inverse = np.unique(np.quantile(values, p), return_inverse=True)
-            # a value several levels share gets their mean score: its middle rank
+            # a value several levels share gets the mean of their scores; one value
+            # alone (a constant column) gets 0 exactly, not a sum that nearly cancels
             knots.append(at)
-            scores.append(np.bincount(inverse, ndtri(p)) / np.bincount(inverse))
+            scores.append(np.bincount(inverse, ndtri(p)) / np.bincount(inverse)
+                          if len(at) > 1 else np.zeros(1))
         return cls(knots, scores)
 
     def transform(self, X, names=None):
@@ -192,9 +195,13 @@ class QuantileScaling:
     def from_dict(cls, values):
         knots = [_as_float64(at) for at in values["knots"]]
         scores = [_as_float64(score) for score in values["scores"]]
-        if len(knots) != len(scores) or any(len(a) != len(s) or len(a) == 0
+        if len(knots) != len(scores) or any(a.ndim != 1 or a.shape != s.shape or len(a) == 0
                                             for a, s in zip(knots, scores)):
             raise ScalingError("the quantile scaling record's knots and scores do not match")
+        if not all(np.isfinite(a).all() and np.isfinite(s).all() and (np.diff(a) > 0).all()
+                   for a, s in zip(knots, scores)):
+            raise ScalingError("the quantile scaling record's knots are not finite and "
+                               "increasing")
         return cls(knots, scores)
 
 
@@ -209,12 +216,33 @@ def fit_scaling(kind, X, names=None):
 
 
 def scaling_from_dict(record):
-    """The transform a model folder records ({"kind": ..., ...}; no kind: standard)."""
+    """The transform a model folder records ({"kind": ..., ...}; no kind: standard); a
+    record that is not one is a ScalingError."""
+    if not isinstance(record, dict):
+        raise ScalingError(f"the scaling record is {type(record).__name__}, not a mapping")
     kind = record.get("kind", DEFAULT_SCALING)
     if kind not in TRANSFORMS:
         raise ScalingError(f"unknown scaling {kind!r} recorded; this version applies "
                            f"{', '.join(SCALINGS)}")
-    return TRANSFORMS[kind].from_dict(record)
+    try:
+        return TRANSFORMS[kind].from_dict(record)
+    except (KeyError, TypeError, ValueError) as err:
+        if isinstance(err, ScalingError):
+            raise
+        raise ScalingError(f"the {kind} scaling record is incomplete or malformed "
+                           f"({type(err).__name__}: {err})") from err
+
+
+def _affine_record(values, offset_key):
+    """(offset, scale) of a standard or robust record, checked: equal lengths, finite,
+    positive scales."""
+    offset, scale = _as_float64(values[offset_key]), _as_float64(values["scale"])
+    if offset.ndim != 1 or offset.shape != scale.shape:
+        raise ScalingError(f"the scaling record's {offset_key} and scale do not match")
+    if not (np.isfinite(offset).all() and np.isfinite(scale).all() and (scale > 0).all()):
+        raise ScalingError(f"the scaling record's {offset_key} and scale are not finite with "
+                           "positive scales")
+    return offset, scale
 
 
 def _mean_and_std(X):

@@ -128,6 +128,7 @@ class EALGAN(Detector):
         With bags > 1, further fits seeded seed + 1, ... run on the same rows and
         the model averages every fit's kept ensembles.
         """
+        self.__dict__.pop("refit_history_", None)   # an earlier fit's, if it refitted
         if self.config_.tune:  # candidates train quietly; fit_summary() shows their scores
             return self._fit_tuned(X, y, X_val, y_val, on_epoch)
         self._check_refit(X_val)

@@ -32,7 +32,9 @@ def parameter_counts(config, n_features):
 
 def estimated_bytes(config, n_features, batch_size):
     generator, ensemble = parameter_counts(config, n_features)
-    snapshots = 2 * config.select_top_k if config.select_top_k > 1 else 0
+    # every bag's k kept epochs, then the merged bags x k x E-member ensemble
+    kept = config.select_top_k * config.bags
+    snapshots = 2 * kept if kept > 1 else 0
     layers = config.dis_layer + config.gen_layer + 2
     activations = batch_size * 2 * n_features * (config.ensemble_num + 1) * layers
     return BASE_BYTES + BYTES * ((generator + ensemble) * TRAINING_COPIES
@@ -61,7 +63,7 @@ def check_fits(config, n_features, batch_size, available=None):
     if available is not None and needed > available:
         raise ModelTooLarge(
             f"{n_features} features with ensemble_num {config.ensemble_num}, select_top_k "
-            f"{config.select_top_k}, dis_layer {config.dis_layer} and gen_layer "
-            f"{config.gen_layer} need about {needed / 2 ** 30:.1f} GB, but "
+            f"{config.select_top_k}, bags {config.bags}, dis_layer {config.dis_layer} and "
+            f"gen_layer {config.gen_layer} need about {needed / 2 ** 30:.1f} GB, but "
             f"{available / 2 ** 30:.1f} GB are available; lower select_top_k (1 keeps a "
-            "single epoch), ensemble_num or the layer counts, or reduce the features")
+            "single epoch), bags, ensemble_num or the layer counts, or reduce the features")
