@@ -2,6 +2,7 @@
 
     .venv/bin/python scripts/accuracy.py record [--datasets ...] [--seeds 42] [--threads 1]
     .venv/bin/python scripts/accuracy.py compare
+    .venv/bin/python scripts/accuracy.py configs
 
 Every fit uses the defaults (configs/default.yaml, no dataset config): the
 question is what a table nobody tuned for should get.  The test part is split
@@ -34,6 +35,10 @@ the tables of docs/accuracy.md:
 - refit: the inner fit against its refit, on the validation part;
 - configs: each dataset's config with standard against quantile scaling,
   judged by the config's own epoch rule.
+
+`configs` writes that verdict into configs/DATASET.yaml as its `scaling:` line
+(with the scores behind it), leaving every other line as it is; tune.py's
+`configs` keeps it.
 """
 import argparse
 import dataclasses
@@ -53,6 +58,7 @@ from models.eal_gan.selection import (HALF_SPLITS, best_epochs,  # noqa: E402
                                       epoch_metrics, stratified_halves)
 from models.eal_gan.tuning import objective  # noqa: E402
 from models.utils import progress, runtime  # noqa: E402
+from models.utils.checkpoint import atomic_write_text  # noqa: E402
 from models.utils.metrics import auc_score, gmean_score  # noqa: E402
 from models.utils.results import fill_block, read_rows, write_rows  # noqa: E402
 from dataloader import ODDS_DATASETS, load_table, resolve_data_file  # noqa: E402
@@ -62,6 +68,7 @@ from config import DEFAULT_CONFIG, model_config, resolve_settings  # noqa: E402
 RUNS_DIR = os.path.join(ROOT, "results", "accuracy_runs")
 TABLE = os.path.join(ROOT, "results", "accuracy.csv")
 DOC = os.path.join(ROOT, "docs", "accuracy.md")
+CONFIGS_DIR = os.path.join(ROOT, "configs")
 COLUMNS = ["Data", "Seed", "Study", "Variant", "AUC", "Gmean", "Seconds"]
 BAG_SEEDS = 3
 # The per-dataset configs were tuned with standard scaling; they are judged against the
@@ -358,6 +365,21 @@ def config_table(rows):
     return "\n".join(lines)
 
 
+def write_config_scalings():
+    """The config study's verdict as each configs/DATASET.yaml's `scaling:` line."""
+    for dataset, (chosen, means) in config_verdicts(earlier_rows()).items():
+        path = os.path.join(CONFIGS_DIR, f"{dataset}.yaml")
+        with open(path, encoding="utf-8") as handle:
+            lines = [line.rstrip("\n") for line in handle
+                     if line.split(":")[0].strip() != "scaling"]
+        scores = ", ".join(f"{s} {means[s][0] * means[s][1]:.4f}" for s in CONFIG_SCALINGS)
+        seeds = ", ".join(map(str, means[chosen][2]))
+        lines.append(f"scaling: {chosen}  # scripts/accuracy.py: validation AUC x Gmean "
+                     f"{scores} (seeds {seeds})")
+        atomic_write_text(path, "\n".join(lines) + "\n")
+        print(f"{path}: scaling {chosen}")
+
+
 def compare():
     """results/accuracy.csv and docs/accuracy.md's tables from the recorded fits, over
     the rows the table already holds."""
@@ -385,7 +407,7 @@ def compare():
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("action", choices=("record", "compare"))
+    parser.add_argument("action", choices=("record", "compare", "configs"))
     parser.add_argument("--datasets", nargs="+", default=list(COST_ORDER),
                         choices=ODDS_DATASETS)
     parser.add_argument("--seeds", nargs="+", type=int, default=[42])
@@ -396,6 +418,9 @@ def main():
     args = parser.parse_args()
     if args.action == "compare":
         compare()
+        return
+    if args.action == "configs":
+        write_config_scalings()
         return
     runtime.configure(threads=args.threads)
     os.makedirs(RUNS_DIR, exist_ok=True)

@@ -118,3 +118,23 @@ def test_a_config_takes_quantile_only_when_its_mean_auc_x_gmean_is_higher():
     assert (auc, gmean, seeds) == (pytest.approx(0.99), pytest.approx(0.875), [42, 43])
     assert "| glass | 42, 43 | 1.0000 | 0.8500 | 0.9900 | 0.8750 | quantile |" \
         in accuracy.config_table(config_rows(cells))
+
+
+def test_configs_get_the_verdict_as_their_scaling_line_and_keep_the_rest(tmp_path, monkeypatch):
+    import yaml
+    monkeypatch.setattr(accuracy, "TABLE", str(tmp_path / "accuracy.csv"))
+    monkeypatch.setattr(accuracy, "CONFIGS_DIR", str(tmp_path))
+    cells = {("glass", 42, "standard"): (1.0, 0.80), ("glass", 42, "quantile"): (1.0, 0.90),
+             ("pima", 42, "standard"): (0.80, 0.70), ("pima", 42, "quantile"): (0.70, 0.70)}
+    write_rows(accuracy.TABLE, config_rows(cells), accuracy.COLUMNS)
+    (tmp_path / "glass.yaml").write_text("# tuned\nlr_g: 0.01\nscaling: standard  # old\n"
+                                         "SN_used: true\n")
+    (tmp_path / "pima.yaml").write_text("lr_g: 0.005\n")
+
+    accuracy.write_config_scalings()
+
+    glass = (tmp_path / "glass.yaml").read_text()
+    assert yaml.safe_load(glass) == {"lr_g": 0.01, "SN_used": True, "scaling": "quantile"}
+    assert glass.startswith("# tuned\nlr_g: 0.01\nSN_used: true\n")
+    assert "standard 0.8000, quantile 0.9000 (seeds 42)" in glass
+    assert yaml.safe_load((tmp_path / "pima.yaml").read_text())["scaling"] == "standard"
