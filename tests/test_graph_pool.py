@@ -3,6 +3,7 @@ train exactly as fits on fresh graphs."""
 import dataclasses
 
 import numpy as np
+import pytest
 
 from conftest import separable_data
 from models import EALGAN
@@ -77,3 +78,21 @@ def test_the_pool_keeps_the_most_recently_returned_sets():
     assert taken is not None and "key 5" not in graphs._pool   # out while a fit uses it
     assert graphs.borrow("key 5", lambda: "built") == "built"
     graphs.clear()
+
+
+def test_a_fit_short_of_memory_drops_the_pooled_graphs_first(monkeypatch):
+    from models.core.detector import ModelTooLarge
+    from models.eal_gan import memory
+    X, y = separable_data(rows=120, features=4)
+    graphs.clear()
+    EALGAN(max_epochs=1, batch_size=32, ensemble_num=2).fit(X, y)
+    assert graphs._pool   # its training and scoring sets
+    needed = memory.estimated_bytes(EALGAN(ensemble_num=2).config, 4, 32)
+    # memory is short while the pool holds graphs, enough once it is empty
+    monkeypatch.setattr(memory, "available_bytes",
+                        lambda: needed - 1 if graphs._pool else needed)
+    EALGAN(max_epochs=1, batch_size=32, ensemble_num=2, seed=5).fit(X, y)
+    monkeypatch.setattr(memory, "available_bytes", lambda: needed - 1)   # short either way
+    with pytest.raises(ModelTooLarge):
+        EALGAN(max_epochs=1, batch_size=32, ensemble_num=2, seed=6).fit(X, y)
+    assert not graphs._pool

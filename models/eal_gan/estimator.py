@@ -5,7 +5,7 @@ import functools
 import numpy as np
 from mindspore import Tensor
 
-from ..core.detector import (Detector, TrainingDiverged, check_learning_rates,
+from ..core.detector import (Detector, ModelTooLarge, TrainingDiverged, check_learning_rates,
                              check_validation_fraction, document, keyword_init, score_in_chunks)
 from ..core.settings import IntOrAuto, setting
 from ..utils import runtime
@@ -165,7 +165,7 @@ class EALGAN(Detector):
         first, or None on a data-parallel follower."""
         self.batch_size_, self.max_epochs_ = schedule.resolve(
             self.config_.batch_size, self.config_.max_epochs, self.config_.train_steps, len(X))
-        memory.check_fits(self.config_, X.shape[1], self.batch_size_)
+        self._check_memory(X.shape[1])
         run_config = dataclasses.replace(self.config_, batch_size=self.batch_size_,
                                          max_epochs=self.max_epochs_)
         self.history_, kept, loop = self._train(run_config, (X, y, X_val, y_val), on_epoch)
@@ -180,6 +180,16 @@ class EALGAN(Detector):
         if not self.config_.refit:
             return kept.items()
         return self._refit(np.concatenate((X, X_val)), np.concatenate((y, y_val)), run_config)
+
+    def _check_memory(self, n_features):
+        """Refuse a fit that would not fit in memory, counting the memory the pooled graphs
+        of earlier fits hold (graphs.py) as free: they are dropped to make room."""
+        try:
+            memory.check_fits(self.config_, n_features, self.batch_size_)
+        except ModelTooLarge:
+            if not graphs.clear():
+                raise
+            memory.check_fits(self.config_, n_features, self.batch_size_)
 
     def _refit(self, X, y, run_config):
         """Train again from the same initial values on every labelled row, with the same

@@ -18,9 +18,11 @@ scores rows compiles nothing that an earlier model of its shapes compiled.
 
 A set is out of the pool while a fit or a scoring call uses it, so several
 threads never share one; the pool keeps the POOL_SIZE most recently
-returned sets.
+returned sets.  Sets of many shapes (a study over many tables) hold a lot
+of memory: a fit that would not fit beside them drops them first.
 """
 import collections
+import gc
 import dataclasses
 import threading
 
@@ -103,6 +105,9 @@ def give_back(key, graphs):
 
 
 def clear():
-    """Drop every pooled set (their compiled graphs go with them)."""
+    """Drop every pooled set (their compiled graphs go with them); whether there was any."""
     with _lock:
+        held = bool(_pool)
         _pool.clear()
+    gc.collect()   # the cells' reference cycles hold the graphs' memory until collected
+    return held
