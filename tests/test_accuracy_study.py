@@ -103,17 +103,20 @@ def config_rows(cells):
              "Gmean": gmean, "Seconds": 1.0} for (d, seed, s), (auc, gmean) in cells.items()]
 
 
-def test_a_config_takes_quantile_only_when_its_mean_auc_x_gmean_is_higher():
+def test_a_config_takes_quantile_only_when_its_mean_auc_x_gmean_is_higher_by_the_margin():
     cells = {("glass", 42, "standard"): (1.0, 0.80), ("glass", 42, "quantile"): (0.98, 0.90),
              ("glass", 43, "standard"): (1.0, 0.90), ("glass", 43, "quantile"): (1.00, 0.85),
              ("pima", 42, "standard"): (0.80, 0.70), ("pima", 42, "quantile"): (0.80, 0.70),
              ("cardio", 42, "standard"): (0.90, 0.80), ("cardio", 43, "quantile"): (0.99, 0.99),
-             ("vowels", 42, "standard"): (0.90, 0.80), ("vowels", 42, "quantile"): (np.nan, 0.9)}
+             ("vowels", 42, "standard"): (0.90, 0.80), ("vowels", 42, "quantile"): (np.nan, 0.9),
+             ("letter", 42, "standard"): (0.90, 0.80), ("letter", 42, "quantile"): (0.90, 0.805)}
     verdicts = accuracy.config_verdicts(config_rows(cells))
-    # glass: quantile 0.99 x 0.875 = 0.866 > standard 1.0 x 0.85; pima ties; cardio has no
-    # split with both; vowels' quantile diverged.
-    assert {d: v[0] for d, v in verdicts.items()} == {"glass": "quantile", "pima": "standard",
-                                                     "vowels": "standard"}
+    # glass: quantile 0.99 x 0.875 = 0.866 > standard 1.0 x 0.85 + MARGIN; pima ties;
+    # letter gains 0.0045, within the margin; cardio has no split with both; vowels'
+    # quantile diverged.
+    assert accuracy.MARGIN == 0.005
+    assert {d: v[0] for d, v in verdicts.items()} == {
+        "glass": "quantile", "pima": "standard", "vowels": "standard", "letter": "standard"}
     auc, gmean, seeds = verdicts["glass"][1]["quantile"]
     assert (auc, gmean, seeds) == (pytest.approx(0.99), pytest.approx(0.875), [42, 43])
     assert "| glass | 42, 43 | 1.0000 | 0.8500 | 0.9900 | 0.8750 | quantile |" \
