@@ -143,7 +143,7 @@ def test_predict_models_that_differ_only_in_kept_epochs_get_their_own_graphs(wor
 
     from conftest import ROOT
     from models import EALGAN
-    from preprocess import Standardizer
+    from models.core.scaling import scaling_from_dict
 
     folders = []
     for epochs in (2, 3):
@@ -167,7 +167,7 @@ def test_predict_models_that_differ_only_in_kept_epochs_get_their_own_graphs(wor
                               cwd=ROOT, capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, done.stderr
         model = EALGAN.load(str(folder))
-        scaler = Standardizer.from_dict(model.meta_["scaler"])
+        scaler = scaling_from_dict(model.meta_["scaler"])
         want = model.decision_function(scaler.transform(np.loadtxt(tmp_path / "rows.csv",
                                                                    delimiter=",")))
         np.testing.assert_allclose(pd.read_csv(out)["score"], want, atol=2e-6)

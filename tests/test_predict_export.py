@@ -29,7 +29,8 @@ def trained(tmp_path_factory):
     code = train_eval.main(["--data_name", "mine", "--data_path", str(root / "data"),
                             "--weights_dir", str(root / "weights"), "--results_dir",
                             str(root / "results"), "--max_epochs", "2", "--batch_size", "64",
-                            "--ensemble_num", "3", "--print", "False", "--plots", "False"])
+                            "--ensemble_num", "3", "--print", "False", "--plots", "False",
+                            "--scaling", "standard"])   # Standardizer is the reference below
     assert code == 0
     weights = str(root / "weights" / "mine")
     model = EALGAN.load(weights)
@@ -58,7 +59,7 @@ def test_other_detectors_use_their_own_threshold(trained, tmp_path):
     assert train_eval.main(["--model", "ae", "--data_name", "mine", "--data_path",
                             str(root / "data"), "--weights_dir", str(tmp_path / "weights"),
                             "--results_dir", str(tmp_path / "results"), "--max_epochs", "2",
-                            "--print", "False", "--plots", "False"]) == 0
+                            "--print", "False", "--plots", "False", "--scaling", "standard"]) == 0
     weights = str(tmp_path / "weights" / "ae" / "mine")
     model = AutoEncoder.load(weights)
     want = model.decision_function(Standardizer.from_dict(model.meta_["scaler"]).transform(X))
