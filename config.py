@@ -241,6 +241,13 @@ def settings_file(cli, settings):
     return os.path.join(HERE, "configs", "models", f"{model}.yaml")
 
 
+def configured_scaling(data_name, model=EALGAN.name, config=None):
+    """The scaling train_eval.py gives this dataset and model (its YAML's, else the
+    default), or what `config` (a YAML file used as --config) sets."""
+    argv = ["--data_name", data_name, "--model", model]
+    return resolve_settings(argv + (["--config", config] if config else [])).scaling
+
+
 def resolve_settings(argv=None):
     """Defaults < --preset < dataset or model YAML (or --config) < command line, as a Namespace."""
     parser = build_parser()

@@ -1,10 +1,11 @@
-"""Baselines on exactly EAL-GAN's splits, scaling and metrics.
+"""Baselines on exactly EAL-GAN's splits and metrics, with z-scored features.
 
     .venv/bin/python scripts/baselines.py [--seeds 42 43 44 45 46] [--datasets ...]
     .venv/bin/pip install -r requirements-baselines.txt   # adds CatBoost, LightGBM, XGBoost
 
-For every dataset and seed: the 6:2:2 split and train-only scaling of
-train_eval.py, each model fitted on the training part (validation is not
+For every dataset and seed: the 6:2:2 split of train_eval.py and the
+training part's z-scores (SCALING: what every recorded baseline row was
+made with; the trees do not depend on it), each model fitted on the training part (validation is not
 used: these run with their library defaults, a fixed seed and 2 threads),
 test scores, and the same metrics.  The gradient-boosting libraries are
 optional: a model whose library is not installed is skipped with a note.
@@ -32,6 +33,7 @@ from models.utils.results import RUN_COLUMNS, dataset_row, read_rows, run_row, w
 from preprocess import prepare  # noqa: E402
 
 SEED = 0  # every model's own random_state
+SCALING = "standard"
 THREADS = 2
 
 
@@ -94,7 +96,7 @@ def run(datasets, seeds, out):
         table = load_table(resolve_data_file(os.path.join(ROOT, "data"), dataset))
         key = dataset_row(table.name, len(table.y), table.X.shape[1], table.outlier_percent)
         for seed in seeds:
-            data = prepare(table, seed)
+            data = prepare(table, seed, scaling=SCALING)
             for name, make in models.items():
                 if (name, table.name, str(seed)) in done:
                     continue

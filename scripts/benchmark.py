@@ -239,6 +239,7 @@ def parity_against_authors(official_code):
     sys.path.insert(0, os.path.join(ROOT, "scripts"))
     import parity
     from dataloader import load_table, resolve_data_file
+    from config import configured_scaling
     from preprocess import prepare
     with tempfile.TemporaryDirectory() as workdir:
         settings = ["--config", parity.OFFICIAL_PRESET, "--max_epochs", str(PARITY_EPOCHS),
@@ -248,7 +249,8 @@ def parity_against_authors(official_code):
         ours_epoch = float(np.median(history_column(workdir, "cardio", "seconds")[1:]))
         split = os.path.join(workdir, "cardio.npz")
         table = load_table(resolve_data_file(os.path.join(ROOT, "data"), "cardio"))
-        parity.write_split(prepare(table, 42), split)
+        parity.write_split(prepare(table, 42, scaling=configured_scaling(
+            "cardio", config=parity.OFFICIAL_PRESET)), split)
         curves = os.path.join(workdir, "official.npz")
         theirs = timed(parity.official_command(official_code, split, curves, 42, PARITY_EPOCHS,
                                                2), env={"OMP_WAIT_POLICY": "PASSIVE"})

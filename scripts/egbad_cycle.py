@@ -26,7 +26,7 @@ from models.utils import runtime  # noqa: E402
 from models.utils.metrics import auc_score  # noqa: E402
 from models.utils.results import read_rows, write_rows  # noqa: E402
 from preprocess import prepare  # noqa: E402
-from config import model_config, resolve_settings  # noqa: E402
+from config import configured_scaling, model_config, resolve_settings  # noqa: E402
 
 TABLE = os.path.join(ROOT, "results", "egbad_cycle.csv")
 COLUMNS = ["dataset", "seed", "cycle_weight", "val_auc", "reconstruction", "mean_baseline"]
@@ -67,7 +67,7 @@ def main():
     for name in args.datasets:
         table = load_table(resolve_data_file(os.path.join(ROOT, "data"), name))
         for seed in args.seeds:
-            data = prepare(table, seed)
+            data = prepare(table, seed, scaling=configured_scaling(name, "egbad"))
             for weight in args.weights:
                 if (name, seed, weight) in done:
                     continue

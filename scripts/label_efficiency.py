@@ -35,7 +35,7 @@ from models.utils.results import (read_rows, replace_rows, results_lock,  # noqa
                                   row_key, write_rows)
 from dataloader import load_table, resolve_data_file  # noqa: E402
 from preprocess import prepare  # noqa: E402
-from config import model_config, resolve_settings  # noqa: E402
+from config import configured_scaling, model_config, resolve_settings  # noqa: E402
 from baselines import MODELS, anomaly_scores, available_models  # noqa: E402
 
 TABLE = os.path.join(ROOT, "results", "label_efficiency.csv")
@@ -98,7 +98,7 @@ def run(datasets, seeds, rates, rerun=False):
         for dataset in dict.fromkeys(d for d, _, _ in todo):
             table = load_table(resolve_data_file(os.path.join(ROOT, "data"), dataset))
             for seed in dict.fromkeys(s for d, s, _ in todo if d == dataset):
-                data = prepare(table, seed)
+                data = prepare(table, seed, scaling=configured_scaling(dataset))
                 for rate in [r for d, s, r in todo if (d, s) == (dataset, seed)]:
                     run_setting(dataset, seed, rate, data, subset_models)
                     settings.update(1)

@@ -47,6 +47,7 @@ sys.path.insert(0, ROOT)
 
 from dataloader import ODDS_DATASETS, load_table, resolve_data_file  # noqa: E402
 from preprocess import PARTS, prepare  # noqa: E402
+from config import configured_scaling  # noqa: E402
 from models.utils.checkpoint import atomic_write_text  # noqa: E402
 from models.utils import progress  # noqa: E402
 from models.utils.results import fill_block  # noqa: E402
@@ -219,7 +220,7 @@ def run_pair(options, official, port, shuffle, dataset, seed, table):
     done = {r["implementation"] for r in read_table()
             if (r["dataset"], int(r["seed"]), int(r["max_epochs"]))
             == (dataset, seed, options.max_epochs)}
-    data = prepare(table, seed)
+    data = prepare(table, seed, scaling=configured_scaling(dataset, config=OFFICIAL_PRESET))
     new = []
     if official not in done:
         new += run_official(options.official_code, dataset, seed, data,

@@ -53,7 +53,7 @@ from models.eal_gan.tuning import (CANDIDATES, TUNED_KEYS, candidate_config,  # 
                                    candidate_settings, first_best, objective)
 from dataloader import ODDS_DATASETS, load_table, resolve_data_file  # noqa: E402
 from preprocess import prepare  # noqa: E402
-from config import model_config, resolve_settings  # noqa: E402
+from config import configured_scaling, model_config, resolve_settings  # noqa: E402
 
 RUNS_DIR = os.path.join(ROOT, "results", "tuning_runs")
 SELECTION_TABLE = os.path.join(ROOT, "results", "selection.csv")
@@ -416,7 +416,8 @@ def main():
         for seed in args.seeds:
             for dataset in args.datasets:
                 data = prepare(load_table(resolve_data_file(os.path.join(ROOT, "data"),
-                                                            dataset)), seed)
+                                                            dataset)), seed,
+                               scaling=configured_scaling(dataset))
                 for candidate in args.candidates:
                     record(dataset, seed, candidate, data)
                     fits.update(1)

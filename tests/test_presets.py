@@ -35,3 +35,20 @@ def test_generator_spectral_norm_on_its_middle_layers_is_optional(hidden, want):
     assert [layer.spectral_norm for layer in generator.dense_layers] == want
     # plain layers carry no power-iteration state
     assert [hasattr(layer, "u") for layer in generator.dense_layers] == want
+
+
+def test_every_run_is_scaled_as_its_settings_say():
+    """The comparison detectors and the authors' settings keep the z-scores their recorded
+    rows were made with; EAL-GAN takes its dataset config's scaling, else the default."""
+    import yaml
+    from config import configured_scaling
+    from models.core.scaling import DEFAULT_SCALING
+    for model in ("ganomaly", "egbad", "anogan", "ae", "vae"):
+        assert configured_scaling("cardio", model) == "standard"
+    assert configured_scaling("arrhythmia", config=os.path.join(ROOT, "configs", "presets",
+                                                                "official.yaml")) \
+        == "standard"
+    assert configured_scaling("a_table_without_config") == DEFAULT_SCALING == "quantile"
+    for dataset in ("glass", "arrhythmia"):
+        with open(os.path.join(ROOT, "configs", f"{dataset}.yaml"), encoding="utf-8") as handle:
+            assert configured_scaling(dataset) == yaml.safe_load(handle)["scaling"]
