@@ -18,6 +18,11 @@ NOT_APPLICABLE = {
     "check_classifiers_classes": LABELS,
     "check_fit2d_1feature": LABELS,
 }
+# The autoencoder's probability of a row near 0 moves by about 2e-7 when the row is scored in
+# a batch of another size (the CPU kernels block the rows differently), beyond the check's
+# atol of 1e-7; whether it shows depends on what the process compiled before.
+NOT_APPLICABLE_AE = {**NOT_APPLICABLE, "check_methods_subset_invariance": "float32 scores "
+                     "differ by ~2e-7 between batch sizes, beyond the check's atol 1e-7"}
 
 # Small graphs: every fit compiles its own steps, and the checks fit about a hundred times.
 SMALL = dict(max_epochs=2, batch_size=16, ensemble_num=1, dis_layer=0, gen_layer=0, dim_z=4,
@@ -30,8 +35,9 @@ def checks():
     running (mark="skip")."""
     pairs = []
     for estimator in ESTIMATORS:
+        skipped = NOT_APPLICABLE_AE if isinstance(estimator, AutoEncoder) else NOT_APPLICABLE
         for each, check in estimator_checks_generator(
-                estimator, expected_failed_checks=NOT_APPLICABLE, mark="skip"):
+                estimator, expected_failed_checks=skipped, mark="skip"):
             name = _name(getattr(check, "__wrapped__", check))
             pairs.append(pytest.param(each, check, id=f"{type(each).__name__}-{name}"))
     return pairs
