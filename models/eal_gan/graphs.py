@@ -22,8 +22,8 @@ returned sets.  Sets of many shapes (a study over many tables) hold a lot
 of memory: a fit that would not fit beside them drops them first.
 """
 import collections
-import gc
 import dataclasses
+import gc
 import threading
 
 import numpy as np
