@@ -54,8 +54,8 @@ sys.path.insert(0, ROOT)
 from models import EALGAN  # noqa: E402
 from models.core.detector import TrainingDiverged  # noqa: E402
 from models.core.scaling import SCALINGS  # noqa: E402
-from models.eal_gan.selection import (HALF_SPLITS, best_epochs,  # noqa: E402
-                                      epoch_metrics, stratified_halves)
+from models.eal_gan.selection import (HALF_SPLITS, select_epochs,  # noqa: E402
+                                      stratified_halves)
 from models.eal_gan.tuning import objective  # noqa: E402
 from models.utils import progress, runtime  # noqa: E402
 from models.utils.checkpoint import atomic_write_text  # noqa: E402
@@ -210,8 +210,7 @@ def bag_heldout(runs, y, rule, seed, splits=HALF_SPLITS):
 
 def chosen_mean(val_scores, y, rows, rule):
     """The mean over the epochs `rule` chooses on validation rows `rows`, of every row."""
-    table = [epoch_metrics(y[rows], epoch) for epoch in val_scores[:, rows]]
-    return val_scores[best_epochs(table, *rule)].mean(0)
+    return val_scores[select_epochs(val_scores[:, rows], y[rows], *rule)].mean(0)
 
 
 def study_rows(dataset, seed, runs, rule):
@@ -328,8 +327,7 @@ def merged(earlier, fresh):
 
 def default_rule():
     """The defaults' epoch selection rule: (metric, k, ties)."""
-    defaults = EALGAN()
-    return (defaults.select_metric, defaults.select_top_k, defaults.select_ties)
+    return config_rule(EALGAN().config)
 
 
 def config_verdicts(rows):

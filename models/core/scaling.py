@@ -231,9 +231,9 @@ def scaling_from_dict(record):
                            f"{', '.join(SCALINGS)}")
     try:
         return TRANSFORMS[kind].from_dict(record)
+    except ScalingError:
+        raise
     except (KeyError, TypeError, ValueError) as err:
-        if isinstance(err, ScalingError):
-            raise
         raise ScalingError(f"the {kind} scaling record is incomplete or malformed "
                            f"({type(err).__name__}: {err})") from err
 
