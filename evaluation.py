@@ -9,7 +9,6 @@ from models.core.scaling import ScalingError, scaling_from_dict
 from models.persistence import recorded_scaling
 from preprocess import PARTS, prepare
 from models import DETECTORS, EALGAN
-from models.utils import plots
 from models.utils.checkpoint import CheckpointError, read_meta
 from models.utils.metrics import evaluate
 from models.utils.results import RUN_COLUMNS, RUNS_FILE, read_rows
@@ -85,6 +84,7 @@ def evaluate_parts(model, data):
 
 def draw_figures(args, table, model, data, test_scores):
     """Training curves, test ROC / PR curves and the model's summary bars under results/plots."""
+    from models.utils import plots   # Matplotlib takes ~0.8 s to import: only when drawing
     folder = os.path.join(args.results_dir, "plots")
     tag = table.name if args.model == EALGAN.name else f"{args.model}_{table.name}"
     title = f"{model.label} on {table.name}"

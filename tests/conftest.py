@@ -22,6 +22,7 @@ ODDS_DIR = os.environ.get("ODDS_DIR", os.path.join(os.path.dirname(ROOT), "share
 @pytest.fixture(scope="session", autouse=True)
 def mindspore_cpu():
     runtime.configure("CPU", 0, runtime.DEFAULT_CPU_THREADS)
+    runtime.freeze_loaded_objects()   # as the entry points do: cheaper compiles
 
 
 # The earlier port's settings and the single best epoch: what the training

@@ -56,6 +56,7 @@ def test_a_fresh_process_fits_exactly_as_the_command_line(python_user):
     work, data, meta, process = python_user
     assert process["graph_mode"] and process["runtime"] == ["CPU", 0, 2]
     assert process["repository_modules"] == []   # the installed name alone
+    assert process["frozen_objects"] == 0   # only commands freeze, never a user's objects
     cli = EALGAN.load(work / "weights" / "toy").decision_function(data.X["test"])
     python = np.load(work / "python_scores.npz")["bare"]
     np.testing.assert_array_equal(python, cli)

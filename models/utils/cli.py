@@ -15,6 +15,7 @@ from . import runtime
 
 def run_command(body, expected_errors, interrupted_note):
     """body() under the contract above; returns the exit code."""
+    runtime.freeze_loaded_objects()
     runtime.interrupt_on_signals()
     try:
         try:

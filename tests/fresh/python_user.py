@@ -8,6 +8,7 @@ script fits EAL-GAN from the installed package on the scaled parts, and a
 StandardScaler pipeline on the raw rows, saves and pickles both, and writes
 their test scores and what it saw of the process to WORKDIR.
 """
+import gc
 import json
 import os
 import pickle
@@ -50,6 +51,7 @@ with open(os.path.join(work, "process.json"), "w", encoding="utf-8") as handle:
     json.dump({"fit_seconds": fit_seconds,
                "graph_mode": mindspore.get_context("mode") == mindspore.GRAPH_MODE,
                "runtime": list(runtime.configured()),
+               "frozen_objects": gc.get_freeze_count(),
                "repository_modules": sorted(name for name in sys.modules
                                             if name.split(".")[0] in ("models", "dataloader",
                                                                       "preprocess"))},
