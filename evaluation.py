@@ -84,7 +84,7 @@ def evaluate_parts(model, data):
 
 def draw_figures(args, table, model, data, test_scores):
     """Training curves, test ROC / PR curves and the model's summary bars under results/plots."""
-    from models.utils import plots   # Matplotlib takes ~0.8 s to import: only when drawing
+    from models.utils import plots   # Matplotlib takes ~0.5 s to import: only when drawing
     folder = os.path.join(args.results_dir, "plots")
     tag = table.name if args.model == EALGAN.name else f"{args.model}_{table.name}"
     title = f"{model.label} on {table.name}"

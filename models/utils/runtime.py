@@ -98,6 +98,9 @@ def restore_signals():
         signal.signal(signum, handler)
 
 
+_frozen = {"done": False}
+
+
 def freeze_loaded_objects():
     """Leave the objects alive now out of every later garbage collection (once per process).
 
@@ -105,16 +108,15 @@ def freeze_loaded_objects():
     MindSpore, scikit-learn, SciPy and Matplotlib imported that scans some
     270,000 objects, about 0.1 s per graph.  Entry points call this after
     their imports: the imported modules live as long as the process anyway,
-    and a collection then scans only what the run itself creates.  Not for
-    library code: in a user's session it would also keep the user's
-    unreachable cycles of that moment.
+    and a collection then scans only what the run itself creates.  One
+    collection first, so that no garbage of that moment is kept.  Not for
+    library code: objects of a user's session that later become unreachable
+    cycles would never be freed.
     """
     if not _frozen["done"]:
+        gc.collect()
         gc.freeze()
         _frozen["done"] = True
-
-
-_frozen = {"done": False}
 
 
 def check_device_settings(device_id, threads):
