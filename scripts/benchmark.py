@@ -89,7 +89,8 @@ def measure(dataset, batch, modes, steps, epochs):
 
     runtime.configure("CPU", 0, runtime.DEFAULT_CPU_THREADS)
     args = resolve_settings(["--data_name", dataset, "--batch_size", str(batch)])
-    data = prepare(load_table(resolve_data_file(os.path.join(ROOT, "data"), dataset)), 42)
+    data = prepare(load_table(resolve_data_file(os.path.join(ROOT, "data"), dataset)), 42,
+                   scaling=args.scaling)
     X, y = data.X["train"], data.y["train"]
     model = EALGAN.from_config(model_config(args))
     model.config_ = dataclasses.replace(model.config, max_epochs=max(epochs, 1))
@@ -239,8 +240,6 @@ def parity_against_authors(official_code):
     sys.path.insert(0, os.path.join(ROOT, "scripts"))
     import parity
     from dataloader import load_table, resolve_data_file
-    from config import configured_scaling
-    from preprocess import prepare
     with tempfile.TemporaryDirectory() as workdir:
         settings = ["--config", parity.OFFICIAL_PRESET, "--max_epochs", str(PARITY_EPOCHS),
                     "--compile_cache_dir", os.path.join(workdir, "cache")]
@@ -249,8 +248,7 @@ def parity_against_authors(official_code):
         ours_epoch = float(np.median(history_column(workdir, "cardio", "seconds")[1:]))
         split = os.path.join(workdir, "cardio.npz")
         table = load_table(resolve_data_file(os.path.join(ROOT, "data"), "cardio"))
-        parity.write_split(prepare(table, 42, scaling=configured_scaling(
-            "cardio", config=parity.OFFICIAL_PRESET)), split)
+        parity.write_split(parity.official_split(table, "cardio", 42), split)
         curves = os.path.join(workdir, "official.npz")
         theirs = timed(parity.official_command(official_code, split, curves, 42, PARITY_EPOCHS,
                                                2), env={"OMP_WAIT_POLICY": "PASSIVE"})

@@ -30,7 +30,8 @@ from config import model_config, resolve_settings  # noqa: E402
 def measure(name, data_name, epochs):
     args = resolve_settings(["--model", name, "--data_name", data_name,
                              "--max_epochs", str(epochs)])
-    data = prepare(load_table(resolve_data_file(os.path.join(ROOT, "data"), data_name)), 42)
+    data = prepare(load_table(resolve_data_file(os.path.join(ROOT, "data"), data_name)), 42,
+                   scaling=args.scaling)
     history = []
     model = DETECTORS[name].from_config(model_config(args))
     model.fit(data.X["train"], data.y["train"], data.X["val"], data.y["val"], history.append)

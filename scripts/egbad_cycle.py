@@ -66,8 +66,9 @@ def main():
     done = {(r["dataset"], int(r["seed"]), float(r["cycle_weight"])) for r in rows}
     for name in args.datasets:
         table = load_table(resolve_data_file(os.path.join(ROOT, "data"), name))
+        scaling = configured_scaling(name, "egbad")
         for seed in args.seeds:
-            data = prepare(table, seed, scaling=configured_scaling(name, "egbad"))
+            data = prepare(table, seed, scaling=scaling)
             for weight in args.weights:
                 if (name, seed, weight) in done:
                     continue

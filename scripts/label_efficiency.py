@@ -97,8 +97,9 @@ def run(datasets, seeds, rates, rerun=False):
     with progress.bar(len(todo), "label-efficiency settings", "setting") as settings:
         for dataset in dict.fromkeys(d for d, _, _ in todo):
             table = load_table(resolve_data_file(os.path.join(ROOT, "data"), dataset))
+            scaling = configured_scaling(dataset)
             for seed in dict.fromkeys(s for d, s, _ in todo if d == dataset):
-                data = prepare(table, seed, scaling=configured_scaling(dataset))
+                data = prepare(table, seed, scaling=scaling)
                 for rate in [r for d, s, r in todo if (d, s) == (dataset, seed)]:
                     run_setting(dataset, seed, rate, data, subset_models)
                     settings.update(1)

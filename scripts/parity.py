@@ -86,6 +86,12 @@ def setup():
                     os.path.join(ROOT, "requirements-parity.txt")], check=True)
 
 
+def official_split(table, dataset, seed):
+    """The split and scaling both implementations train on: train_eval.py's with the
+    authors' settings (--config OFFICIAL_PRESET)."""
+    return prepare(table, seed, scaling=configured_scaling(dataset, config=OFFICIAL_PRESET))
+
+
 def write_split(data, path):
     """The prepared parts as X_train, y_train, X_val, ... in an .npz."""
     np.savez(path, **{f"{axis}_{part}": getattr(data, axis)[part]
@@ -220,7 +226,7 @@ def run_pair(options, official, port, shuffle, dataset, seed, table):
     done = {r["implementation"] for r in read_table()
             if (r["dataset"], int(r["seed"]), int(r["max_epochs"]))
             == (dataset, seed, options.max_epochs)}
-    data = prepare(table, seed, scaling=configured_scaling(dataset, config=OFFICIAL_PRESET))
+    data = official_split(table, dataset, seed)
     new = []
     if official not in done:
         new += run_official(options.official_code, dataset, seed, data,

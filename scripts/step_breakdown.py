@@ -65,7 +65,8 @@ def measure(dataset, batch, extra, steps, threads):
 
     runtime.configure("CPU", 0, threads)
     args = resolve_settings(["--data_name", dataset, "--batch_size", str(batch), *extra])
-    data = prepare(load_table(resolve_data_file(os.path.join(ROOT, "data"), dataset)), 42)
+    data = prepare(load_table(resolve_data_file(os.path.join(ROOT, "data"), dataset)), 42,
+                   scaling=args.scaling)
     X, y = data.X["train"], data.y["train"].astype(np.int32)
     model = EALGAN.from_config(model_config(args))
     model.config_ = model.config

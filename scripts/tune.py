@@ -412,12 +412,13 @@ def main():
         return
     runtime.configure(threads=args.threads)
     total = len(args.seeds) * len(args.datasets) * len(args.candidates)
+    scalings = {dataset: configured_scaling(dataset) for dataset in args.datasets}
     with progress.bar(total, "tuning fits", "fit") as fits:
         for seed in args.seeds:
             for dataset in args.datasets:
                 data = prepare(load_table(resolve_data_file(os.path.join(ROOT, "data"),
                                                             dataset)), seed,
-                               scaling=configured_scaling(dataset))
+                               scaling=scalings[dataset])
                 for candidate in args.candidates:
                     record(dataset, seed, candidate, data)
                     fits.update(1)

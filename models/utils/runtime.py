@@ -98,11 +98,9 @@ def restore_signals():
         signal.signal(signum, handler)
 
 
-_frozen = {"done": False}
-
-
 def freeze_loaded_objects():
-    """Leave the objects alive now out of every later garbage collection (once per process).
+    """Leave the objects alive now out of every later garbage collection (once: nothing when
+    objects are frozen already).
 
     MindSpore runs a full gc.collect() before compiling each graph.  With
     MindSpore, scikit-learn, SciPy and Matplotlib imported that scans some
@@ -113,10 +111,9 @@ def freeze_loaded_objects():
     library code: objects of a user's session that later become unreachable
     cycles would never be freed.
     """
-    if not _frozen["done"]:
+    if gc.get_freeze_count() == 0:
         gc.collect()
         gc.freeze()
-        _frozen["done"] = True
 
 
 def check_device_settings(device_id, threads):
